@@ -1,0 +1,108 @@
+// Package sqlstore is the store implementation shared by the sqlite and
+// postgres packages. Both dialects keep the same tables and column types (times
+// as Unix milliseconds, JSON as text), so one set of queries serves both; what
+// differs (opening, pools, migrations, row locking, error codes) is given by a
+// Dialect. This keeps the two stores from drifting apart: the storetest
+// conformance suite runs against both.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	tether "github.com/tetherhq/tether"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	Name string
+	// LockRow is appended to a SELECT of one row that a transaction is about
+	// to change: " FOR UPDATE" on PostgreSQL; "" on SQLite, whose single
+	// writer connection and BEGIN IMMEDIATE already serialize writers.
+	LockRow string
+	// IsUniqueViolation reports whether err is a unique-constraint failure.
+	IsUniqueViolation func(error) bool
+}
+
+// Store implements tether.Store over database/sql.
+type Store struct {
+	write   *sql.DB // transactions and writes; SQLite: one connection
+	read    *sql.DB // reads; SQLite: a read-only pool, PostgreSQL: same as write
+	dialect Dialect
+	// migrated reports whether every migration is applied (for readiness).
+	migrated func(context.Context) error
+}
+
+var _ tether.Store = (*Store)(nil)
+
+// New returns a store that writes through write and reads through read.
+// migrated is called by Ping to check that the schema is current.
+func New(write, read *sql.DB, d Dialect, migrated func(context.Context) error) *Store {
+	return &Store{write: write, read: read, dialect: d, migrated: migrated}
+}
+
+// Ping checks that the database answers and its migrations are applied.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.dialect.Name, err)
+	}
+	if s.migrated != nil {
+		return s.migrated(ctx)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// DB returns the writer pool, for dialect-specific work (bulk loads, retention).
+func (s *Store) DB() *sql.DB { return s.write }
+
+// inTx runs fn in a write transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx share, so readers can run inside or
+// outside a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// nullMillis converts an optional time for a nullable column.
+func nullMillis(t *tether.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.Millis(), Valid: true}
+}
+
+// timeFromNull converts a nullable column back to an optional time.
+func timeFromNull(n sql.NullInt64) *tether.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := tether.TimeFromMillis(n.Int64)
+	return &t
+}

@@ -1,0 +1,98 @@
+// Package sqlite is Tether's embedded store: modernc.org/sqlite (pure Go), in
+// WAL mode, with one writer connection (SQLite allows one writer at a time;
+// queuing in Go is cheaper than SQLITE_BUSY retries) and a pool of read-only
+// connections. The queries are shared with the postgres package
+// (internal/sqlstore); this package owns opening, pragmas and migrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tetherhq/tether/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded migrations (for the dialect parity test).
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+var dialect = sqlstore.Dialect{
+	Name:              "sqlite",
+	LockRow:           "",
+	IsUniqueViolation: isUniqueViolation,
+}
+
+// Open opens (creating if needed) the database file at path, applies pending
+// migrations, and returns the store.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	write, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	migrator, err := sqlstore.NewMigrator(goose.DialectSQLite3, write, Migrations(), nil)
+	if err == nil {
+		_, err = migrator.Up(ctx)
+	}
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	return sqlstore.New(write, read, dialect, migrator.Current), nil
+}
+
+// dsn builds the connection string. Writers take the write lock when their
+// transaction begins (_txlock=immediate), so a transaction never fails halfway
+// on a lock upgrade; readers are query-only.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "cache_size(-32000)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
