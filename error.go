@@ -10,15 +10,14 @@ import (
 type ErrorCode string
 
 const (
-	ECONFLICT      ErrorCode = "conflict"      // the change clashes with the current state
-	EINTERNAL      ErrorCode = "internal"      // a bug or an unexpected failure; never shown in detail
-	EINVALID       ErrorCode = "invalid"       // the input is malformed or fails validation
-	ENOTFOUND      ErrorCode = "not_found"     // the named thing does not exist
-	EUNAUTHORIZED  ErrorCode = "unauthorized"  // missing or wrong credentials for Tether itself
-	EGONE          ErrorCode = "gone"          // it existed but can no longer be used (expired, used)
-	ELOCKED        ErrorCode = "locked"        // the connection is paused
-	EDISABLED      ErrorCode = "disabled"      // the connection is disabled
-	EUNPROCESSABLE ErrorCode = "unprocessable" // well-formed, but the provider refused it (credential test)
+	ECONFLICT     ErrorCode = "conflict"     // the change clashes with the current state
+	EINTERNAL     ErrorCode = "internal"     // a bug or an unexpected failure; never shown in detail
+	EINVALID      ErrorCode = "invalid"      // the input is malformed or fails validation
+	ENOTFOUND     ErrorCode = "not_found"    // the named thing does not exist
+	EUNAUTHORIZED ErrorCode = "unauthorized" // missing or wrong credentials for Tether itself
+	EGONE         ErrorCode = "gone"         // it existed but can no longer be used (expired, used)
+	ELOCKED       ErrorCode = "locked"       // the connection is paused
+	EDISABLED     ErrorCode = "disabled"     // the connection is disabled
 )
 
 // Error is the one error type that carries a user-facing message. Anything that

@@ -2,6 +2,7 @@ package tether
 
 import (
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -187,4 +188,54 @@ type Catalog interface {
 	Provider(name string) (*ProviderDefinition, error)
 	// Providers returns every definition, sorted by name.
 	Providers() []*ProviderDefinition
+}
+
+// OAuth2 token fields: the credentials of an oauth2 connection, besides the
+// definition's own fields.
+const (
+	FieldAccessToken  = "access_token"
+	FieldRefreshToken = "refresh_token"
+	FieldExpiresAt    = "expires_at"
+)
+
+// CheckCredentials lists what is wrong with creds for this provider: each
+// missing field and each field the definition does not know, so the caller can
+// fix all of them at once. Values are never echoed back: they may be secrets.
+func (p *ProviderDefinition) CheckCredentials(creds Credentials) []FieldError {
+	allowed := map[string]bool{}
+	var problems []FieldError
+	require := func(name string) {
+		allowed[name] = true
+		if creds[name] == "" {
+			problems = append(problems, FieldError{Location: "body.credentials." + name, Message: "missing required credential field"})
+		}
+	}
+	for _, f := range p.Auth.Fields {
+		require(f.Name)
+	}
+	if p.Auth.Type == AuthOAuth2 {
+		require(FieldAccessToken)
+		allowed[FieldRefreshToken] = true
+		allowed[FieldExpiresAt] = true
+		if v := creds[FieldExpiresAt]; v != "" {
+			if _, err := time.Parse(time.RFC3339, v); err != nil {
+				problems = append(problems, FieldError{Location: "body.credentials." + FieldExpiresAt, Message: "must be an RFC 3339 time", Value: v})
+			}
+		}
+	}
+	for _, name := range sortedKeys(creds) {
+		if !allowed[name] {
+			problems = append(problems, FieldError{Location: "body.credentials." + name, Message: "unknown credential field for integration " + p.Name})
+		}
+	}
+	return problems
+}
+
+func sortedKeys(m Credentials) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

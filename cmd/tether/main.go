@@ -1,0 +1,47 @@
+// Command tether runs Tether: the service that keeps the third-party
+// connections of a SaaS product healthy. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// cli is the command line. Every setting is also a TETHER_* variable.
+type cli struct {
+	Serve     serveCmd     `cmd:"" help:"Serve the API, the Link pages and the dashboard."`
+	Demo      demoCmd      `cmd:"" help:"Serve with the sandbox provider, a printed API key and demo connections."`
+	Migrate   migrateCmd   `cmd:"" help:"Apply database migrations and exit."`
+	Keys      keysCmd      `cmd:"" help:"Manage API keys."`
+	Providers providersCmd `cmd:"" help:"Work with provider definitions."`
+	Sandbox   sandboxCmd   `cmd:"" help:"Run the sandbox provider alone."`
+	Version   versionCmd   `cmd:"" help:"Print the version."`
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c,
+		kong.Name("tether"),
+		kong.Description("Tether keeps the third-party connections of a SaaS product healthy."),
+		kong.UsageOnError(),
+	)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "tether:", err)
+		os.Exit(1)
+	}
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run() error {
+	fmt.Println("tether", version)
+	return nil
+}

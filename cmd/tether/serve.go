@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+type serveCmd struct {
+	Config `embed:""`
+}
+
+func (s *serveCmd) Run(ctx context.Context) error {
+	if s.Listen == "" {
+		s.Listen = ":8080"
+	}
+	log := newLogger(&s.Config)
+	a, err := openApp(ctx, &s.Config, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.ensureAPIKey(ctx, printFirstKey); err != nil {
+		return err
+	}
+	return a.serve(ctx, nil)
+}
+
+// printFirstKey shows the generated admin key, the only time it is shown.
+func printFirstKey(secret string) {
+	fmt.Fprintf(os.Stdout, "\nFirst start: created an admin API key. It is shown only this once:\n\n    %s\n\n"+
+		"Use it as: Authorization: Bearer <key>. Manage keys with `tether keys`.\n\n", secret)
+}
+
+type migrateCmd struct {
+	Config `embed:""`
+}
+
+func (m *migrateCmd) Run(ctx context.Context) error {
+	m.Listen = ":8080" // unused; lets validation derive a public URL
+	if err := m.validate(); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, &m.Config) // opening applies pending migrations
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Ping(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("%s schema is current\n", m.databaseKind())
+	return nil
+}

@@ -1,0 +1,86 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/tetherhq/tether"
+)
+
+// VerifyResult is what happened when the definition's verify request ran. It
+// reports; the health package decides what it means.
+type VerifyResult struct {
+	// StatusCode is 0 when no answer came.
+	StatusCode int
+	// Header holds the response headers (nil when no answer came).
+	Header http.Header
+	// Body is the response body, up to Config.MaxResponseBytes; callers keep
+	// at most 4 KiB of it.
+	Body []byte
+	// AccountID is the value at def.Verify.AccountID in a 2xx JSON answer,
+	// or "".
+	AccountID string
+	Duration  time.Duration
+	// Err is a network error, a timeout or an SSRF refusal (see IsBlocked),
+	// or a failure to read the whole body (StatusCode is set then). Its
+	// message never carries credentials.
+	Err error
+}
+
+// Verify runs def's verify request with creds and reports the outcome. It
+// is not rate-limited: credentials under test have no connection yet (call
+// Wait first for a saved connection). The error return is for a request that
+// could not be built, such as a missing credential field (a tether.Error);
+// what happened on the wire is in VerifyResult.
+func (c *Client) Verify(ctx context.Context, def *tether.ProviderDefinition, creds tether.Credentials) (*VerifyResult, error) {
+	req, err := c.NewRequest(ctx, def, creds, def.Verify.Method, def.Verify.Path, nil)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res := &VerifyResult{}
+	res.read(c.Do(req))
+	res.Duration = time.Since(start)
+	if res.Err == nil {
+		res.AccountID = accountID(def.Verify.AccountID, res.StatusCode, res.Body)
+	}
+	return res, nil
+}
+
+func (r *VerifyResult) read(resp *http.Response, err error) {
+	if err != nil {
+		r.Err = err
+		return
+	}
+	defer resp.Body.Close()
+	r.StatusCode, r.Header = resp.StatusCode, resp.Header
+	r.Body, err = io.ReadAll(resp.Body)
+	if err != nil {
+		r.Err = fmt.Errorf("read the answer: %w", err)
+	}
+}
+
+// accountID finds the account id at a dotted path of a 2xx JSON answer.
+// Numbers are decoded as json.Number so that large ids keep every digit.
+func accountID(path string, status int, body []byte) string {
+	if path == "" || status < 200 || status > 299 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return ""
+	}
+	v, ok := tether.LookupPath(doc, path)
+	if !ok {
+		return ""
+	}
+	s, _ := tether.ScalarString(v)
+	return s
+}
