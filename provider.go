@@ -36,7 +36,7 @@ type ProviderDefinition struct {
 	Resources []ResourceSpec `json:"resources"`
 	Rules     []RuleSpec     `json:"rules,omitempty"`
 
-	// Source is where the definition came from ("builtin:acme_wms.yaml" or a
+	// Source is where the definition came from ("builtin/acme_wms.yaml" or a
 	// file path), for error messages.
 	Source string `json:"-"`
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tether "github.com/tetherhq/tether"
+	"github.com/tetherhq/tether/vault"
+)
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func baseConfig(t *testing.T) *Config {
+	return &Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), SystemErrorAfter: 5,
+		ProbeInterval: Duration(1e9), SyncInterval: Duration(1e9), CallLogRetention: Duration(1e9), DisableAfter: Duration(1e9)}
+}
+
+func TestPostgresRequiresAMasterKey(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = "postgres://postgres@127.0.0.1:5432/test"
+	_, err := openApp(context.Background(), cfg, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "TETHER_MASTER_KEY") {
+		t.Fatalf("openApp without a master key on PostgreSQL: %v", err)
+	}
+}
+
+func TestSQLiteGeneratesAMasterKeyOnce(t *testing.T) {
+	cfg := baseConfig(t)
+	a, err := openApp(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	path := filepath.Join(cfg.DataDir, "master.key")
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no generated key: %v", err)
+	}
+	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", info.Mode().Perm())
+	}
+	a, err = openApp(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	second, _ := os.ReadFile(path)
+	if string(first) != string(second) {
+		t.Error("the generated key changed between starts")
+	}
+}
+
+// Credentials sealed under one master key do not open under another, and the
+// error says so clearly.
+func TestWrongMasterKeyIsAClearError(t *testing.T) {
+	e := newTestEnv(t, "", func(c *Config) { c.MasterKey = Secret(vault.GenerateMasterKey()) })
+	id, _ := e.createConnection("cust-1")
+	sealed, err := e.app.store.Credentials(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := vault.ParseMasterKey(vault.GenerateMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, _ := vault.New(other)
+	_, err = wrong.Open(id, sealed)
+	if err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("opening with a wrong key: %v", err)
+	}
+	if _, err := e.app.vault.Open(id, sealed); err != nil {
+		t.Fatalf("opening with the right key: %v", err)
+	}
+	if _, err := e.app.vault.Open("conn_other", sealed); err == nil {
+		t.Fatal("credentials moved to another connection opened")
+	}
+}
+
+func TestInvalidProviderDefinitionStopsStartup(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.ProvidersDir = t.TempDir()
+	bad := "name: broken\ndisplay_name: Broken\nbase_url: https://x.example\nauth:\n  type: apikey\n"
+	if err := os.WriteFile(filepath.Join(cfg.ProvidersDir, "broken.yaml"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openApp(context.Background(), cfg, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "broken.yaml:5") {
+		t.Fatalf("openApp with an invalid definition: %v (want broken.yaml:5 ...)", err)
+	}
+}
+
+func TestFirstStartPrintsOneKey(t *testing.T) {
+	forEachStore(t, func(t *testing.T, newEnv func(...func(*Config)) *testEnv) {
+		e := newEnv()
+		var printed []string
+		for range 2 {
+			if err := e.app.ensureAPIKey(context.Background(), func(s string) { printed = append(printed, s) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(printed) != 1 {
+			t.Fatalf("printed %d keys over two starts, want 1", len(printed))
+		}
+		expectStatus(t, e.doWithKey(printed[0], "GET", "/v1/connections", nil), 200)
+	})
+}
+
+func TestBootstrapKeyIsAcceptedAndNothingPrinted(t *testing.T) {
+	secret := "tether_bootstrap_for_automation_0123456789"
+	e := newTestEnv(t, "", func(c *Config) { c.BootstrapAPIKey = Secret(secret) })
+	for range 2 { // a restart must not fail on the existing key
+		if err := e.app.ensureAPIKey(context.Background(), func(string) { t.Error("printed a key despite the bootstrap key") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectStatus(t, e.doWithKey(secret, "GET", "/v1/connections", nil), 200)
+	keys, _ := e.app.store.APIKeys(context.Background())
+	n := 0
+	for _, k := range keys {
+		if string(k.Hash) == string(tether.HashAPIKey(secret)) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("bootstrap key stored %d times", n)
+	}
+}
+
+func TestSecretsPrintMasked(t *testing.T) {
+	if s := Secret("postgres://u:pw@h/db").String(); strings.Contains(s, "pw") {
+		t.Errorf("Secret prints %q", s)
+	}
+}
