@@ -421,6 +421,7 @@ var connectionTables = []struct{ table, column string }{
 	{"credentials", "connection_id"},
 	{"connection_errors", "connection_id"},
 	{"resource_states", "connection_id"},
+	{"call_logs", "connection_id"},
 	{"connections", "id"},
 }
 
