@@ -421,7 +421,6 @@ var connectionTables = []struct{ table, column string }{
 	{"credentials", "connection_id"},
 	{"connection_errors", "connection_id"},
 	{"resource_states", "connection_id"},
-	{"call_logs", "connection_id"},
 	{"connections", "id"},
 }
 
