@@ -59,6 +59,17 @@ type Connection struct {
 	// AccountID is the provider account the credentials belong to (from the
 	// definition's verify.account_id); a reinstall must present the same one.
 	AccountID string `json:"-"`
+	// Transient is the current run of transient failures, which opens a
+	// system_error once it is long enough.
+	Transient TransientRun `json:"-"`
+}
+
+// TransientRun counts transient failures in a row; a success resets it.
+type TransientRun struct {
+	Count int
+	Since *Time
+	// Resource is the resource every failure of the run was on, or "".
+	Resource string
 }
 
 // Error types of a connection error (API.md "Connection").
@@ -67,6 +78,14 @@ const (
 	ErrorMissingPermission  = "missing_permission"
 	ErrorSyncError          = "sync_error"
 	ErrorSystemError        = "system_error"
+)
+
+// Resolutions: what fixes an error.
+const (
+	ResolutionReinstall       = "reinstall"
+	ResolutionGrantPermission = "grant_permission"
+	ResolutionResync          = "resync"
+	ResolutionRetryLater      = "retry_later"
 )
 
 // ConnectionError is one open problem of a connection, with its fix.

@@ -12,7 +12,8 @@ import (
 )
 
 const connectionColumns = `id, integration_name, customer_id, display_name, state, status,
-	last_healthy_at, last_unhealthy_at, created_at, updated_at, installed_at, metadata, account_id`
+	last_healthy_at, last_unhealthy_at, created_at, updated_at, installed_at, metadata, account_id,
+	transient_count, transient_since, transient_resource`
 
 // CreateConnection saves c, its sealed credentials, errors and resource states,
 // and events, in one transaction.
@@ -23,10 +24,11 @@ func (s *Store) CreateConnection(ctx context.Context, c *tether.Connection, cred
 			return fmt.Errorf("encode metadata: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			c.ID, c.IntegrationName, c.CustomerID, c.DisplayName, string(c.State), string(c.Status),
 			nullMillis(c.LastHealthyAt), nullMillis(c.LastUnhealthyAt),
-			c.CreatedAt.Millis(), c.UpdatedAt.Millis(), c.InstalledAt.Millis(), metadata, c.AccountID)
+			c.CreatedAt.Millis(), c.UpdatedAt.Millis(), c.InstalledAt.Millis(), metadata, c.AccountID,
+			c.Transient.Count, nullMillis(c.Transient.Since), c.Transient.Resource)
 		if s.dialect.IsUniqueViolation(err) {
 			return tether.Errorf(tether.ECONFLICT, "connection %s already exists", c.ID)
 		}
@@ -98,8 +100,10 @@ func scanConnection(row scanner) (*tether.Connection, error) {
 	var healthy, unhealthy sql.NullInt64
 	var created, updated, installed int64
 	var metadata []byte
+	var transientSince sql.NullInt64
 	err := row.Scan(&c.ID, &c.IntegrationName, &c.CustomerID, &c.DisplayName, &state, &status,
-		&healthy, &unhealthy, &created, &updated, &installed, &metadata, &c.AccountID)
+		&healthy, &unhealthy, &created, &updated, &installed, &metadata, &c.AccountID,
+		&c.Transient.Count, &transientSince, &c.Transient.Resource)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
@@ -109,6 +113,7 @@ func scanConnection(row scanner) (*tether.Connection, error) {
 	c.State, c.Status = tether.ConnectionState(state), tether.HealthStatus(status)
 	c.LastHealthyAt, c.LastUnhealthyAt = timeFromNull(healthy), timeFromNull(unhealthy)
 	c.CreatedAt, c.UpdatedAt, c.InstalledAt = tether.TimeFromMillis(created), tether.TimeFromMillis(updated), tether.TimeFromMillis(installed)
+	c.Transient.Since = timeFromNull(transientSince)
 	if err := json.Unmarshal(metadata, &c.Metadata); err != nil {
 		return nil, fmt.Errorf("decode metadata of %s: %w", c.ID, err)
 	}
@@ -312,10 +317,11 @@ func updateConnectionRow(ctx context.Context, tx *sql.Tx, c *tether.Connection) 
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE connections SET display_name = $1, state = $2, status = $3,
 		last_healthy_at = $4, last_unhealthy_at = $5, updated_at = $6, installed_at = $7, metadata = $8, account_id = $9,
-		customer_id = $10
-		WHERE id = $11`,
+		customer_id = $10, transient_count = $11, transient_since = $12, transient_resource = $13
+		WHERE id = $14`,
 		c.DisplayName, string(c.State), string(c.Status), nullMillis(c.LastHealthyAt), nullMillis(c.LastUnhealthyAt),
-		c.UpdatedAt.Millis(), c.InstalledAt.Millis(), metadata, c.AccountID, c.CustomerID, c.ID)
+		c.UpdatedAt.Millis(), c.InstalledAt.Millis(), metadata, c.AccountID, c.CustomerID,
+		c.Transient.Count, nullMillis(c.Transient.Since), c.Transient.Resource, c.ID)
 	if err != nil {
 		return fmt.Errorf("update connection: %w", err)
 	}
