@@ -43,6 +43,11 @@ type Call struct {
 	ResponseHeaders map[string]string `json:"response_headers"`
 	// ResponseBody is kept for failures only, at most MaxLoggedBody bytes.
 	ResponseBody *string `json:"response_body"`
+
+	// Verification marks the credential verification (verify request), whose
+	// outcome confirms or clears an auth failure. Only the health engine
+	// reads it, before the call is stored.
+	Verification bool `json:"-"`
 }
 
 // CallFilter selects call log entries; zero fields do not filter.

@@ -205,6 +205,9 @@ type ConnectionStore interface {
 	// which events to append, then saves both in one transaction; concurrent
 	// updates of one connection are serialized. It returns the saved connection.
 	UpdateConnection(ctx context.Context, id string, change func(*Connection) ([]Event, error)) (*Connection, error)
+	// ReplaceCredentials is UpdateConnection that also replaces the sealed
+	// credentials, in the same transaction (a reinstall).
+	ReplaceCredentials(ctx context.Context, id string, creds SealedCredentials, change func(*Connection) ([]Event, error)) (*Connection, error)
 	// DeleteConnection deletes the connection and everything that belongs to it
 	// (credentials, errors, resource states, records, checkpoints, call logs),
 	// appending the events that change returns, in one transaction.

@@ -7,6 +7,7 @@ import "context"
 type Store interface {
 	ConnectionStore
 	EventStore
+	CallStore
 	APIKeyStore
 	// Ping checks that the database answers and its migrations are applied.
 	Ping(ctx context.Context) error

@@ -14,6 +14,8 @@ import (
 
 	tether "github.com/tetherhq/tether"
 	"github.com/tetherhq/tether/connections"
+	"github.com/tetherhq/tether/monitor"
+	"github.com/tetherhq/tether/proxy"
 )
 
 // Deps are what the API serves from.
@@ -21,6 +23,8 @@ type Deps struct {
 	Store       tether.Store
 	Catalog     tether.Catalog
 	Connections *connections.Service
+	Proxy       *proxy.Forwarder
+	Monitor     *monitor.Monitor
 	Log         *slog.Logger
 	Version     string
 }
@@ -46,6 +50,10 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerIntegrations(api)
 	h.registerConnections(api)
 	h.registerEvents(api)
+	h.registerCalls(api)
+	h.registerProxy(mux, api)
+	h.registerReports(api)
+	h.registerCheck(api)
 	return api
 }
 

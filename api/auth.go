@@ -10,8 +10,6 @@ import (
 	tether "github.com/tetherhq/tether"
 )
 
-type apiKeyContextKey struct{}
-
 // authenticate requires a valid API key on every operation that declares
 // security (all of /v1). Keys are compared by their SHA-256 hash, in the
 // database, so no secret is held in memory.
@@ -21,25 +19,47 @@ func (h *handlers) authenticate(api huma.API) func(huma.Context, func(huma.Conte
 			next(ctx)
 			return
 		}
-		secret, ok := bearerToken(ctx.Header("Authorization"))
-		if !ok {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="tether"`)
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "missing API key: send Authorization: Bearer <api key>")
+		if status, msg := h.checkKey(ctx.Context(), ctx.Header("Authorization")); status != 0 {
+			if status == http.StatusUnauthorized {
+				ctx.SetHeader("WWW-Authenticate", `Bearer realm="tether"`)
+			}
+			_ = huma.WriteErr(api, ctx, status, msg)
 			return
 		}
-		key, err := h.Store.APIKeyByHash(ctx.Context(), tether.HashAPIKey(secret))
-		if tether.IsNotFound(err) {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="tether", error="invalid_token"`)
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "invalid or revoked API key")
-			return
-		}
-		if err != nil {
-			_ = huma.WriteErr(api, ctx, http.StatusInternalServerError, "internal error")
-			h.Log.ErrorContext(ctx.Context(), "look up api key", "error", err)
-			return
-		}
-		next(huma.WithValue(ctx, apiKeyContextKey{}, key))
+		next(ctx)
 	}
+}
+
+// requireKey is authenticate for plain net/http handlers (the proxy).
+func (h *handlers) requireKey(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status, msg := h.checkKey(r.Context(), r.Header.Get("Authorization")); status != 0 {
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="tether"`)
+			}
+			writeProblem(w, newProblem(status, msg))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkKey returns 0 for a valid key, otherwise the status and message to
+// answer with.
+func (h *handlers) checkKey(ctx context.Context, authorization string) (int, string) {
+	secret, ok := bearerToken(authorization)
+	if !ok {
+		return http.StatusUnauthorized, "missing API key: send Authorization: Bearer <api key>"
+	}
+	_, err := h.Store.APIKeyByHash(ctx, tether.HashAPIKey(secret))
+	if tether.IsNotFound(err) {
+		return http.StatusUnauthorized, "invalid or revoked API key"
+	}
+	if err != nil {
+		h.Log.ErrorContext(ctx, "look up api key", "error", err)
+		return http.StatusInternalServerError, "internal error"
+	}
+	return 0, ""
 }
 
 func isPublic(op *huma.Operation) bool {
@@ -53,10 +73,4 @@ func bearerToken(header string) (string, bool) {
 	}
 	token = strings.TrimSpace(token)
 	return token, token != ""
-}
-
-// apiKeyFrom returns the key that authenticated the request.
-func apiKeyFrom(ctx context.Context) *tether.APIKey {
-	k, _ := ctx.Value(apiKeyContextKey{}).(*tether.APIKey)
-	return k
 }

@@ -139,3 +139,17 @@ func (h *handlers) renderConnection(c *tether.Connection, err error) (*one[*teth
 	}
 	return single(c), nil
 }
+
+func (h *handlers) registerCheck(api huma.API) {
+	if h.Monitor == nil {
+		return
+	}
+	huma.Register(api, op("checkConnection", http.MethodPost, "/v1/connections/{id}/check",
+		"Run the credential verification and every resource probe now; answers with the updated connection", "connections"),
+		func(ctx context.Context, in *ConnectionPath) (*one[*tether.Connection], error) {
+			if err := h.Monitor.CheckNow(ctx, in.ID); err != nil {
+				return nil, h.problem(ctx, err)
+			}
+			return h.renderConnection(h.Connections.Connection(ctx, in.ID))
+		})
+}

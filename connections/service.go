@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	tether "github.com/tetherhq/tether"
-	"github.com/tetherhq/tether/health"
+	"github.com/tetherhq/tether/observe"
 	"github.com/tetherhq/tether/outbound"
 )
 
@@ -19,18 +19,24 @@ type Verifier interface {
 	Verify(ctx context.Context, def *tether.ProviderDefinition, creds tether.Credentials) (*outbound.VerifyResult, error)
 }
 
+// Recorder queues calls for the call log (calllog.Batcher).
+type Recorder interface {
+	AddMany(ctx context.Context, calls []*tether.Call) error
+}
+
 // Service manages connections.
 type Service struct {
 	store    tether.Store
 	catalog  tether.Catalog
 	vault    tether.Vault
 	verifier Verifier
+	recorder Recorder
 	log      *slog.Logger
 }
 
-// New returns a Service.
-func New(store tether.Store, catalog tether.Catalog, vault tether.Vault, verifier Verifier, log *slog.Logger) *Service {
-	return &Service{store: store, catalog: catalog, vault: vault, verifier: verifier, log: log}
+// New returns a Service; credential tests are logged through recorder.
+func New(store tether.Store, catalog tether.Catalog, vault tether.Vault, verifier Verifier, recorder Recorder, log *slog.Logger) *Service {
+	return &Service{store: store, catalog: catalog, vault: vault, verifier: verifier, recorder: recorder, log: log}
 }
 
 // CreateInput is what a new connection is made from.
@@ -55,13 +61,14 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*tether.Connectio
 	if problems := def.CheckCredentials(in.Credentials); len(problems) > 0 {
 		return nil, &tether.Error{Code: tether.EINVALID, Message: "the credentials do not match the integration's fields", Fields: problems}
 	}
-	result, err := s.Test(ctx, def, in.Credentials)
+	id := tether.NewID(tether.PrefixConnection)
+	result, err := s.Test(ctx, def, in.Credentials, id)
 	if err != nil {
 		return nil, err
 	}
 	now := tether.Now()
 	c := &tether.Connection{
-		ID:              tether.NewID(tether.PrefixConnection),
+		ID:              id,
 		IntegrationName: def.Name,
 		CustomerID:      in.CustomerID,
 		DisplayName:     in.DisplayName,
@@ -100,31 +107,45 @@ type TestResult struct {
 	AccountID string
 }
 
-// Test runs the credential test in memory. A failing test is an EINVALID
+// Test runs the credential test in memory and logs it as a link_test call
+// (attached to connectionID only if it passes: a failed test saves nothing
+// about a connection that does not exist). A failing test is an EINVALID
 // *tether.Error whose Type is "invalid_credentials" (the provider refused
 // them) or "provider_unavailable" (no usable answer), and whose message gives
 // the provider's reason.
-func (s *Service) Test(ctx context.Context, def *tether.ProviderDefinition, creds tether.Credentials) (*TestResult, error) {
+func (s *Service) Test(ctx context.Context, def *tether.ProviderDefinition, creds tether.Credentials, connectionID string) (*TestResult, error) {
 	res, err := s.verifier.Verify(ctx, def, creds)
 	if err != nil {
 		// The request could not even be built (e.g. a field makes a bad URL).
 		return nil, &tether.Error{Code: tether.EINVALID, Type: tether.ErrorInvalidCredentials,
 			Message: outbound.RedactText(tether.ErrorMessage(err), creds, def)}
 	}
-	if res.Err != nil {
-		return nil, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
-			Message: "could not reach " + def.DisplayName + ": " + outbound.RedactText(res.Err.Error(), creds, def)}
+	call := observe.Call(observe.Sent(def, creds, connectionID, tether.SourceLinkTest, def.Verify.Path, &res.Result))
+	if call.Signal != tether.SignalSuccess {
+		call.ConnectionID = nil
 	}
-	signal := health.Classify(def, health.Outcome{StatusCode: res.StatusCode, Body: res.Body})
-	switch signal {
-	case tether.SignalSuccess:
+	s.record(ctx, call)
+	switch {
+	case res.Err != nil:
+		return nil, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
+			Message: "could not reach " + def.DisplayName + ": " + *call.Error}
+	case call.Signal == tether.SignalSuccess:
 		return &TestResult{AccountID: res.AccountID}, nil
-	case tether.SignalTransient:
+	case call.Signal == tether.SignalTransient:
 		return nil, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
 			Message: providerReason(def, res, creds, "is unavailable")}
 	default:
 		return nil, &tether.Error{Code: tether.EINVALID, Type: tether.ErrorInvalidCredentials,
 			Message: providerReason(def, res, creds, "rejected the credentials")}
+	}
+}
+
+func (s *Service) record(ctx context.Context, call *tether.Call) {
+	if s.recorder == nil {
+		return
+	}
+	if err := s.recorder.AddMany(context.WithoutCancel(ctx), []*tether.Call{call}); err != nil {
+		s.log.Error("log credential test", "error", err)
 	}
 }
 

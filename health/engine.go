@@ -89,18 +89,25 @@ func (a *applier) apply(s Signal) {
 	// request_error: logged, no health effect.
 }
 
+// success closes what it proves wrong. Signals can arrive late (a reported
+// call, a batch flushed after a probe's), so a success closes only errors it
+// is not older than: a stale success never hides a newer failure.
 func (a *applier) success(s Signal) {
 	a.markHealthy(s.At)
-	a.c.Transient = tether.TransientRun{}
-	a.closeErrors(func(e *tether.ConnectionError) bool { return e.Type == tether.ErrorSystemError })
+	if a.c.Transient.Since == nil || !a.c.Transient.Since.After(s.At.Time) {
+		a.c.Transient = tether.TransientRun{}
+	}
+	a.closeErrors(s.At, func(e *tether.ConnectionError) bool { return e.Type == tether.ErrorSystemError })
 	if s.Verification {
-		a.closeErrors(func(e *tether.ConnectionError) bool { return e.Type == tether.ErrorInvalidCredentials })
+		a.closeErrors(s.At, func(e *tether.ConnectionError) bool { return e.Type == tether.ErrorInvalidCredentials })
 	}
 	if s.Resource != "" {
-		a.setAccess(s.Resource, tether.AccessGranted)
-		a.closeErrors(func(e *tether.ConnectionError) bool {
+		a.closeErrors(s.At, func(e *tether.ConnectionError) bool {
 			return e.Type == tether.ErrorMissingPermission && resourceOf(e) == s.Resource
 		})
+		if a.openError(tether.ErrorMissingPermission, s.Resource) == nil {
+			a.setAccess(s.Resource, tether.AccessGranted)
+		}
 	}
 }
 
@@ -223,13 +230,13 @@ func (a *applier) repeat(e *tether.ConnectionError, s Signal) {
 	}
 }
 
-// closeErrors removes the errors that match, each with a
-// connection-error.deleted event.
-func (a *applier) closeErrors(match func(*tether.ConnectionError) bool) {
+// closeErrors removes the errors that match and were last seen no later than
+// at, each with a connection-error.deleted event.
+func (a *applier) closeErrors(at tether.Time, match func(*tether.ConnectionError) bool) {
 	kept := a.c.Errors[:0]
 	for i := range a.c.Errors {
 		e := a.c.Errors[i]
-		if match(&e) {
+		if match(&e) && !e.LastSeenAt.After(at.Time) {
 			a.changed = true
 			a.emit(tether.EventConnectionErrorDeleted, errorData(a.c.ID, e))
 			continue

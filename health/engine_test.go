@@ -262,3 +262,19 @@ func TestNeverSucceededIsUnhealthy(t *testing.T) {
 		t.Errorf("events %v", eventTypes(r))
 	}
 }
+
+// Signals can arrive out of order; a stale success must not close a newer
+// failure.
+func TestStaleSuccessDoesNotCloseANewerError(t *testing.T) {
+	c := healthyConn()
+	Apply(wms, c, []Signal{{Kind: tether.SignalAuthFailure, Verification: true, HTTPStatus: 401, At: at(5)}}, DefaultPolicy)
+	r := Apply(wms, c, []Signal{{Kind: tether.SignalSuccess, Verification: true, At: at(4)}}, DefaultPolicy)
+	if c.Status != tether.StatusUnhealthy || len(c.Errors) != 1 || len(r.Events) != 0 {
+		t.Fatalf("a stale verification closed the error: %s %+v %v", c.Status, c.Errors, eventTypes(r))
+	}
+	Apply(wms, c, []Signal{{Kind: tether.SignalPermissionFailure, Resource: "returns", Probe: true, At: at(6)}}, DefaultPolicy)
+	Apply(wms, c, []Signal{{Kind: tether.SignalSuccess, Resource: "returns", At: at(5)}}, DefaultPolicy)
+	if len(c.Errors) != 2 || c.Resources[1].Access != tether.AccessDenied {
+		t.Fatalf("a stale success on returns: %+v %+v", c.Errors, c.Resources)
+	}
+}

@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -32,9 +34,12 @@ func Migrations() fs.FS {
 }
 
 var dialect = sqlstore.Dialect{
-	Name:              "postgres",
-	LockRow:           " FOR UPDATE",
-	IsUniqueViolation: isUniqueViolation,
+	Name:                "postgres",
+	LockRow:             " FOR UPDATE",
+	IsUniqueViolation:   isUniqueViolation,
+	DailyCallPartitions: true,
+	Placeholder:         func(n int) string { return "$" + strconv.Itoa(n) },
+	CopyFrom:            copyFrom,
 }
 
 // Open connects to the database at url (postgres://...), applies pending
@@ -64,7 +69,21 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return sqlstore.New(db, db, dialect, migrator.Current), nil
+	store := sqlstore.New(db, db, dialect, migrator.Current)
+	if err := store.EnsureCallPartitions(ctx, time.Now()); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// copyFrom bulk-loads rows into table with COPY, inside the transaction open
+// on conn: the fastest way in for the call log's batches.
+func copyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error {
+	return conn.Raw(func(driverConn any) error {
+		_, err := driverConn.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		return err
+	})
 }
 
 func isUniqueViolation(err error) bool {

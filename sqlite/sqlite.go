@@ -37,6 +37,7 @@ var dialect = sqlstore.Dialect{
 	Name:              "sqlite",
 	LockRow:           "",
 	IsUniqueViolation: isUniqueViolation,
+	Placeholder:       func(int) string { return "?" },
 }
 
 // Open opens (creating if needed) the database file at path, applies pending

@@ -30,10 +30,20 @@ func Run(t *testing.T, open Open) {
 		{"FailedUpdateSavesNothing", testFailedUpdateSavesNothing},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdatesLoseNothing},
 		{"DeletePurgesEverything", testDeletePurgesEverything},
+		{"ReplaceCredentials", testReplaceCredentials},
 		{"EventFeed", testEventFeed},
 		{"APIKeys", testAPIKeys},
 		{"FirstAPIKeyOnce", testFirstAPIKeyOnce},
 		{"Ping", testPing},
+		{"CallRoundTrip", testCallRoundTrip},
+		{"CallWithOddBytes", testCallWithOddBytes},
+		{"CallFiltersAndPages", testCallFiltersAndPages},
+		{"RecordCallsAppliesPerConnection", testRecordCallsAppliesPerConnection},
+		{"FailedApplySavesNothing", testFailedApplySavesNothing},
+		{"CallsOfUnknownConnection", testCallsOfUnknownConnection},
+		{"RecordCallsTwice", testRecordCallsTwice},
+		{"PruneCalls", testPruneCalls},
+		{"DeleteConnectionPurgesCalls", testDeleteConnectionPurgesCalls},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -461,5 +471,31 @@ func testFirstAPIKeyOnce(t *testing.T, s tether.Store) {
 func testPing(t *testing.T, s tether.Store) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testReplaceCredentials(t *testing.T, s tether.Store) {
+	c := newConnection("acme_wms", "cust-1")
+	mustCreate(t, s, c)
+	replacement := tether.SealedCredentials{KeyID: "k2", Ciphertext: []byte("new-ciphertext")}
+	_, err := s.ReplaceCredentials(ctx(t), c.ID, replacement, func(c *tether.Connection) ([]tether.Event, error) {
+		c.InstalledAt = tether.NewTime(time.Now().Add(time.Hour))
+		return []tether.Event{tether.NewEvent(tether.EventConnectionUpdated, c.ID, c)}, nil
+	})
+	if err != nil {
+		t.Fatalf("ReplaceCredentials: %v", err)
+	}
+	got, _ := s.Credentials(ctx(t), c.ID)
+	if got.KeyID != "k2" || string(got.Ciphertext) != "new-ciphertext" {
+		t.Errorf("credentials = %+v", got)
+	}
+	_, err = s.ReplaceCredentials(ctx(t), c.ID, sealed, func(*tether.Connection) ([]tether.Event, error) {
+		return nil, errors.New("refused")
+	})
+	if err == nil {
+		t.Fatal("a failed change replaced the credentials")
+	}
+	if got, _ := s.Credentials(ctx(t), c.ID); got.KeyID != "k2" {
+		t.Errorf("a failed change replaced the credentials: %+v", got)
 	}
 }

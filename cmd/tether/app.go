@@ -15,10 +15,15 @@ import (
 
 	tether "github.com/tetherhq/tether"
 	"github.com/tetherhq/tether/api"
+	"github.com/tetherhq/tether/calllog"
 	"github.com/tetherhq/tether/catalog"
 	"github.com/tetherhq/tether/connections"
+	"github.com/tetherhq/tether/health"
+	"github.com/tetherhq/tether/monitor"
 	"github.com/tetherhq/tether/outbound"
 	"github.com/tetherhq/tether/postgres"
+	"github.com/tetherhq/tether/probe"
+	"github.com/tetherhq/tether/proxy"
 	"github.com/tetherhq/tether/sqlite"
 	"github.com/tetherhq/tether/vault"
 )
@@ -35,6 +40,10 @@ type app struct {
 	vault       *vault.Vault
 	client      *outbound.Client
 	connections *connections.Service
+	calls       *calllog.Batcher   // the call log's writer
+	retention   *calllog.Retention // deletes calls past TETHER_CALL_LOG_RETENTION
+	monitor     *monitor.Monitor   // the health engine and its confirmations
+	proxy       *proxy.Forwarder
 }
 
 // openApp validates cfg, loads the catalog, opens (and migrates) the store and
@@ -57,9 +66,17 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	client := outbound.New(outbound.Config{AllowPrivateNetworks: cfg.AllowPrivateNetworks, UserAgent: "Tether/" + version})
+	policy := health.Policy{SystemErrorAfter: cfg.SystemErrorAfter, SystemErrorSpan: time.Duration(cfg.SystemErrorSpan)}
+	mon := monitor.New(store, cat, probe.New(store, cat, v, client), monitor.Options{Policy: policy}, log)
+	calls := calllog.New(store, mon.Apply, calllog.Options{Log: log})
+	mon.Start(calls)
 	return &app{
 		cfg: cfg, log: log, store: store, catalog: cat, vault: v, client: client,
-		connections: connections.New(store, cat, v, client, log),
+		connections: connections.New(store, cat, v, client, calls, log),
+		calls:       calls,
+		retention:   calllog.NewRetention(store, time.Duration(cfg.CallLogRetention), log),
+		monitor:     mon,
+		proxy:       proxy.New(store, cat, v, client, calls, log),
 	}, nil
 }
 
@@ -143,6 +160,7 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	api.Register(mux, api.Deps{
 		Store: a.store, Catalog: a.catalog, Connections: a.connections, Log: a.log, Version: version,
+		Proxy: a.proxy, Monitor: a.monitor,
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
 	return mux
@@ -161,6 +179,8 @@ func (a *app) serve(ctx context.Context, ready func(addr string)) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	a.retention.Start()
+	defer a.retention.Stop() // after the HTTP shutdown below
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "database", a.cfg.databaseKind())
@@ -184,4 +204,11 @@ func (a *app) serve(ctx context.Context, ready func(addr string)) error {
 	return nil
 }
 
-func (a *app) close() error { return a.store.Close() }
+// close stops the confirmation checks, writes the calls still queued, then
+// closes the database.
+func (a *app) close() error {
+	a.monitor.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(a.calls.Close(ctx), a.store.Close())
+}

@@ -167,3 +167,11 @@ func expectStatus(t *testing.T, res response, want int) {
 		t.Fatalf("status %d, want %d: %s", res.Status, want, res.Body)
 	}
 }
+
+func replaceCredentials(t *testing.T, e *testEnv, id string, sealed tether.SealedCredentials) {
+	t.Helper()
+	_, err := e.app.store.ReplaceCredentials(context.Background(), id, sealed, func(*tether.Connection) ([]tether.Event, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+}

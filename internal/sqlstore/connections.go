@@ -281,6 +281,16 @@ func loadResources(ctx context.Context, q querier, byID map[string]*tether.Conne
 // UpdateConnection loads the connection under a row lock, applies change and
 // saves what changed together with the events change returns.
 func (s *Store) UpdateConnection(ctx context.Context, id string, change func(*tether.Connection) ([]tether.Event, error)) (*tether.Connection, error) {
+	return s.updateConnection(ctx, id, nil, change)
+}
+
+// ReplaceCredentials is UpdateConnection that also replaces the sealed
+// credentials in the same transaction.
+func (s *Store) ReplaceCredentials(ctx context.Context, id string, creds tether.SealedCredentials, change func(*tether.Connection) ([]tether.Event, error)) (*tether.Connection, error) {
+	return s.updateConnection(ctx, id, &creds, change)
+}
+
+func (s *Store) updateConnection(ctx context.Context, id string, creds *tether.SealedCredentials, change func(*tether.Connection) ([]tether.Event, error)) (*tether.Connection, error) {
 	var updated *tether.Connection
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		before, err := loadConnection(ctx, tx, id, s.dialect.LockRow)
@@ -303,6 +313,11 @@ func (s *Store) UpdateConnection(ctx context.Context, id string, change func(*te
 		}
 		if err := saveChildren(ctx, tx, id, before, after); err != nil {
 			return err
+		}
+		if creds != nil {
+			if err := saveCredentials(ctx, tx, id, *creds); err != nil {
+				return err
+			}
 		}
 		updated = after
 		return appendEvents(ctx, tx, events)
@@ -427,6 +442,7 @@ var connectionTables = []struct{ table, column string }{
 	{"credentials", "connection_id"},
 	{"connection_errors", "connection_id"},
 	{"resource_states", "connection_id"},
+	{"call_logs", "connection_id"},
 	{"connections", "id"},
 }
 

@@ -24,6 +24,19 @@ type Dialect struct {
 	LockRow string
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation func(error) bool
+	// Placeholder is the n-th (from 1) parameter marker of statements built
+	// with many parameters (the call log's multi-row INSERTs): "$n" on
+	// PostgreSQL; "?" on SQLite, which finds each "$n" by a linear search
+	// when it parses and binds a statement, quadratic in their number.
+	Placeholder func(n int) string
+	// CopyFrom bulk-loads rows into table inside the transaction open on
+	// conn (PostgreSQL: COPY); nil where multi-row INSERTs are the fastest
+	// way in (SQLite).
+	CopyFrom func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
+	// DailyCallPartitions is set where call_logs is partitioned by day on
+	// started_at (PostgreSQL): the store keeps the coming days' partitions
+	// ready and prunes by dropping whole days (calls.go).
+	DailyCallPartitions bool
 }
 
 // Store implements tether.Store over database/sql.

@@ -1,0 +1,695 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	tether "github.com/tetherhq/tether"
+)
+
+// callColumns are the columns of call_logs, in the order appendCallArgs
+// gives their values.
+const callColumns = `id, connection_id, integration_name, source, method, path, url, resource, status_code,
+	duration_ms, outcome, signal, error, started_at, request_headers, response_headers, response_body`
+
+var callColumnNames = strings.Fields(strings.ReplaceAll(callColumns, ",", " "))
+
+// RecordCalls saves calls and, in the same transaction, lets apply update the
+// connections they belong to, in connection id order, then saves what apply
+// changed and the events it returned. Calls of unknown connections are saved
+// without an update. An error from apply rolls everything back.
+//
+// Calls whose id is stored already are neither saved nor applied again: the
+// batcher retries a batch whose commit failed, and a commit can fail after
+// the database made it durable (a connection lost at that moment).
+func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
+		if err := s.insertCalls(ctx, conn, tx, calls); err != nil {
+			return err
+		}
+		return s.applyToConnections(ctx, tx, calls, apply)
+	})
+	if err == nil || !s.dialect.IsUniqueViolation(err) {
+		return err
+	}
+	// Some ids are stored already (rare, so the bulk load above does not pay
+	// for checking each id): insert and apply only the calls that are new.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		fresh, err := s.insertNewCalls(ctx, tx, calls)
+		if err != nil {
+			return err
+		}
+		return s.applyToConnections(ctx, tx, fresh, apply)
+	})
+}
+
+// inConnTx is inTx on a connection held for the whole transaction, so that a
+// dialect's bulk load can reach the driver's connection under it.
+func (s *Store) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(conn, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// connectionsPerLoad is how many connections applyToConnections loads with
+// one set of queries: enough to save hundreds of round trips, few enough
+// that the IN lists stay short (SQLite finds each "$n" of a statement by a
+// linear search, so a list of 1,000 costs half a million comparisons).
+const connectionsPerLoad = 100
+
+// applyToConnections is UpdateConnection for every connection of a batch:
+// the connections are locked and loaded a hundred at a time instead of one
+// by one (a batch of 1,000 calls may touch hundreds), always in id order so
+// that concurrent batches cannot deadlock, and a connection that apply left
+// unchanged is not written back.
+func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tether.Call,
+	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
+	if apply == nil {
+		return nil
+	}
+	ids, byConnection := groupByConnection(calls)
+	for chunk := range slices.Chunk(ids, connectionsPerLoad) {
+		before, err := loadConnections(ctx, tx, chunk, s.dialect.LockRow)
+		if err != nil {
+			return err
+		}
+		after, err := loadConnections(ctx, tx, chunk, "") // copies apply may modify freely
+		if err != nil {
+			return err
+		}
+		for _, id := range chunk {
+			if err := applyToConnection(ctx, tx, before[id], after[id], byConnection[id], apply); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// groupByConnection returns the distinct connection ids of calls, sorted,
+// and each connection's calls in their given order.
+func groupByConnection(calls []*tether.Call) ([]string, map[string][]*tether.Call) {
+	byConnection := make(map[string][]*tether.Call)
+	for _, c := range calls {
+		if c.ConnectionID != nil {
+			byConnection[*c.ConnectionID] = append(byConnection[*c.ConnectionID], c)
+		}
+	}
+	ids := make([]string, 0, len(byConnection))
+	for id := range byConnection {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, byConnection
+}
+
+// applyToConnection lets apply change c (nil: an unknown connection, whose
+// calls are kept without an update) and saves the change and its events.
+func applyToConnection(ctx context.Context, tx *sql.Tx, before, c *tether.Connection, calls []*tether.Call,
+	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
+	if c == nil {
+		return nil
+	}
+	events, err := apply(c, calls)
+	if err != nil {
+		return err
+	}
+	if c.ID != before.ID {
+		return fmt.Errorf("record calls of connection %s: apply altered its id", before.ID)
+	}
+	if err := saveConnectionChanges(ctx, tx, before, c); err != nil {
+		return err
+	}
+	return appendEvents(ctx, tx, events)
+}
+
+// saveConnectionChanges writes after where it differs from before.
+func saveConnectionChanges(ctx context.Context, tx *sql.Tx, before, after *tether.Connection) error {
+	if before.AccountID == after.AccountID && sameJSON(before, after) {
+		return nil
+	}
+	if err := updateConnectionRow(ctx, tx, after); err != nil {
+		return err
+	}
+	return saveChildren(ctx, tx, after.ID, before, after)
+}
+
+// loadConnections loads the connections with the given ids that exist, with
+// their errors and resource states; lock is appended to the query, which
+// then locks the rows in id order.
+func loadConnections(ctx context.Context, q querier, ids []string, lock string) (map[string]*tether.Connection, error) {
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		marks[i] = fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections
+		WHERE id IN (`+strings.Join(marks, ", ")+`) ORDER BY id`+lock, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load connections: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[string]*tether.Connection, len(ids))
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		byID[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load connections: %w", err)
+	}
+	if err := loadErrors(ctx, q, byID); err != nil {
+		return nil, err
+	}
+	if err := loadResources(ctx, q, byID); err != nil {
+		return nil, err
+	}
+	return byID, nil
+}
+
+// insertCalls bulk-loads calls: with the dialect's CopyFrom where it has one
+// (PostgreSQL COPY, about twice as fast as the INSERTs; see
+// docs/call-log.md), otherwise with multi-row INSERTs. An id stored already
+// fails it with a unique violation.
+func (s *Store) insertCalls(ctx context.Context, conn *sql.Conn, tx *sql.Tx, calls []*tether.Call) error {
+	if s.dialect.CopyFrom == nil {
+		return s.execInsertCalls(ctx, tx, calls, "")
+	}
+	rows := make([][]any, len(calls))
+	values := make([]any, 0, len(calls)*len(callColumnNames))
+	for i, c := range calls {
+		var err error
+		start := len(values)
+		if values, err = appendCallArgs(values, c); err != nil {
+			return err
+		}
+		rows[i] = values[start:len(values):len(values)]
+	}
+	if err := s.dialect.CopyFrom(ctx, conn, "call_logs", callColumnNames, rows); err != nil {
+		return fmt.Errorf("copy calls: %w", err)
+	}
+	return nil
+}
+
+// insertNewCalls inserts the calls whose id is not stored yet and returns
+// them.
+func (s *Store) insertNewCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call) ([]*tether.Call, error) {
+	inserted := make(map[string]bool, len(calls))
+	err := s.queryInsertCalls(ctx, tx, calls, func(id string) { inserted[id] = true })
+	if err != nil {
+		return nil, err
+	}
+	fresh := make([]*tether.Call, 0, len(inserted))
+	for _, c := range calls {
+		if inserted[c.ID] {
+			fresh = append(fresh, c)
+		}
+	}
+	return fresh, nil
+}
+
+// callsPerInsert is how many calls one INSERT statement writes: a batch of
+// 1,000 takes ten statements, each far below both databases' limits on
+// parameters.
+const callsPerInsert = 100
+
+// execInsertCalls writes calls with multi-row INSERTs ending in suffix.
+func (s *Store) execInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call, suffix string) error {
+	return s.eachInsertChunk(calls, suffix, func(query string, args []any) error {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("insert calls: %w", err)
+		}
+		return nil
+	})
+}
+
+// queryInsertCalls writes the calls whose id is new and passes each id it
+// wrote to inserted.
+func (s *Store) queryInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call, inserted func(id string)) error {
+	return s.eachInsertChunk(calls, " ON CONFLICT DO NOTHING RETURNING id", func(query string, args []any) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("insert calls: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("insert calls: %w", err)
+			}
+			inserted(id)
+		}
+		return rows.Err()
+	})
+}
+
+// eachInsertChunk calls run with the INSERT statement and arguments of each
+// chunk of callsPerInsert calls.
+func (s *Store) eachInsertChunk(calls []*tether.Call, suffix string, run func(query string, args []any) error) error {
+	args := make([]any, 0, len(callColumnNames)*min(len(calls), callsPerInsert))
+	for chunk := range slices.Chunk(calls, callsPerInsert) {
+		args = args[:0]
+		for _, c := range chunk {
+			var err error
+			if args, err = appendCallArgs(args, c); err != nil {
+				return err
+			}
+		}
+		if err := run(s.insertCallsSQL(len(chunk), suffix), args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type insertKey struct {
+	dialect string
+	rows    int
+	suffix  string
+}
+
+var insertCallsSQLCache sync.Map // insertKey → statement
+
+// insertCallsSQL returns the INSERT of n calls, built once per shape.
+func (s *Store) insertCallsSQL(n int, suffix string) string {
+	key := insertKey{s.dialect.Name, n, suffix}
+	if q, ok := insertCallsSQLCache.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO call_logs (" + callColumns + ") VALUES ")
+	for row := range n {
+		if row > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for col := range callColumnNames {
+			if col > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(s.dialect.Placeholder(row*len(callColumnNames) + col + 1))
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(suffix)
+	q, _ := insertCallsSQLCache.LoadOrStore(key, b.String())
+	return q.(string)
+}
+
+// appendCallArgs appends the column values of c, in callColumns order.
+func appendCallArgs(args []any, c *tether.Call) ([]any, error) {
+	requestHeaders, err := headersJSON(c.RequestHeaders)
+	if err != nil {
+		return nil, err
+	}
+	responseHeaders, err := headersJSON(c.ResponseHeaders)
+	if err != nil {
+		return nil, err
+	}
+	var statusCode sql.NullInt64
+	if c.StatusCode != nil {
+		statusCode = sql.NullInt64{Int64: int64(*c.StatusCode), Valid: true}
+	}
+	return append(args,
+		storableText(c.ID), nullText(c.ConnectionID), storableText(c.IntegrationName), storableText(c.Source),
+		storableText(c.Method), storableText(c.Path), storableText(c.URL), nullText(c.Resource), statusCode,
+		c.DurationMS, storableText(c.Outcome), storableText(c.Signal), nullText(c.Error),
+		c.StartedAt.Millis(), requestHeaders, responseHeaders, nullText(c.ResponseBody),
+	), nil
+}
+
+// headersJSON encodes headers as a JSON object ({} when there are none).
+func headersJSON(h map[string]string) ([]byte, error) {
+	if len(h) == 0 {
+		return []byte("{}"), nil
+	}
+	if !storableHeaders(h) {
+		clean := make(map[string]string, len(h))
+		for name, value := range h {
+			clean[storableText(name)] = storableText(value)
+		}
+		h = clean
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encode call headers: %w", err)
+	}
+	return b, nil
+}
+
+func storableHeaders(h map[string]string) bool {
+	for name, value := range h {
+		if !storable(name) || !storable(value) {
+			return false
+		}
+	}
+	return true
+}
+
+// storableText makes s storable in a PostgreSQL text or JSONB column, which
+// refuses NUL and invalid UTF-8 (JSON escapes NUL as \u0000, which JSONB
+// refuses too). Provider answers, paths and reported calls may hold either,
+// and one odd call must not fail a whole batch.
+func storableText(s string) string {
+	if storable(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// nullText converts an optional string for a nullable text column.
+func nullText(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: storableText(*s), Valid: true}
+}
+
+// Calls returns one page of calls, newest first.
+func (s *Store) Calls(ctx context.Context, f tether.CallFilter) ([]*tether.Call, bool, error) {
+	query, args := callsQuery(f)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list calls: %w", err)
+	}
+	defer rows.Close()
+	var list []*tether.Call
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list calls: %w", err)
+	}
+	more := len(list) > f.Limit
+	if more {
+		list = list[:f.Limit]
+	}
+	return list, more, nil
+}
+
+func callsQuery(f tether.CallFilter) (string, []any) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.ConnectionID != "" {
+		where = append(where, "connection_id = "+arg(f.ConnectionID))
+	}
+	if f.Resource != "" {
+		where = append(where, "resource = "+arg(f.Resource))
+	}
+	switch f.Outcome {
+	case "":
+	case tether.OutcomeFailure:
+		// A literal, not a parameter: only then may the planners use the
+		// partial index call_logs_failures.
+		where = append(where, "outcome = 'failure'")
+	default:
+		where = append(where, "outcome = "+arg(f.Outcome))
+	}
+	if f.Source != "" {
+		where = append(where, "source = "+arg(f.Source))
+	}
+	if f.StatusCode != 0 {
+		where = append(where, "status_code = "+arg(f.StatusCode))
+	}
+	if f.Since != nil {
+		where = append(where, "started_at >= "+arg(f.Since.Millis()))
+	}
+	if f.Until != nil {
+		where = append(where, "started_at < "+arg(f.Until.Millis()))
+	}
+	if f.Before != "" {
+		where = append(where, "id < "+arg(f.Before))
+	}
+	query := `SELECT ` + callColumns + ` FROM call_logs`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	return query + " ORDER BY id DESC LIMIT " + arg(f.Limit+1), args
+}
+
+func scanCall(row scanner) (*tether.Call, error) {
+	var c tether.Call
+	var connectionID, resource, callError, body sql.NullString
+	var statusCode sql.NullInt64
+	var started int64
+	var requestHeaders, responseHeaders []byte
+	err := row.Scan(&c.ID, &connectionID, &c.IntegrationName, &c.Source, &c.Method, &c.Path, &c.URL, &resource,
+		&statusCode, &c.DurationMS, &c.Outcome, &c.Signal, &callError, &started, &requestHeaders, &responseHeaders, &body)
+	if err != nil {
+		return nil, fmt.Errorf("scan call: %w", err)
+	}
+	c.ConnectionID, c.Resource, c.Error, c.ResponseBody = textFromNull(connectionID), textFromNull(resource), textFromNull(callError), textFromNull(body)
+	if statusCode.Valid {
+		code := int(statusCode.Int64)
+		c.StatusCode = &code
+	}
+	c.StartedAt = tether.TimeFromMillis(started)
+	if err := json.Unmarshal(requestHeaders, &c.RequestHeaders); err != nil {
+		return nil, fmt.Errorf("decode request headers of %s: %w", c.ID, err)
+	}
+	if err := json.Unmarshal(responseHeaders, &c.ResponseHeaders); err != nil {
+		return nil, fmt.Errorf("decode response headers of %s: %w", c.ID, err)
+	}
+	return &c, nil
+}
+
+// textFromNull converts a nullable text column back to an optional string.
+func textFromNull(n sql.NullString) *string {
+	if !n.Valid {
+		return nil
+	}
+	return &n.String
+}
+
+// PruneCalls deletes calls that started before cutoff: at most limit rows
+// per call where rows are deleted one by one (SQLite; PostgreSQL's default
+// partition), after dropping every daily partition that lies wholly before
+// cutoff (PostgreSQL). It returns how many calls it removed.
+func (s *Store) PruneCalls(ctx context.Context, cutoff tether.Time, limit int) (int64, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("prune calls: limit must be positive, got %d", limit)
+	}
+	var dropped int64
+	table := "call_logs"
+	if s.dialect.DailyCallPartitions {
+		var err error
+		if dropped, err = s.dropCallPartitionsBefore(ctx, cutoff.Time); err != nil {
+			return 0, err
+		}
+		table = callDefaultPartition
+	}
+	deleted, err := s.deleteCallsBefore(ctx, table, cutoff, limit)
+	return dropped + deleted, err
+}
+
+// deleteCallsBefore deletes at most limit calls of table that started before
+// cutoff, in a short transaction of its own: on SQLite the writer is single,
+// and retention must never hold it for long.
+func (s *Store) deleteCallsBefore(ctx context.Context, table string, cutoff tether.Time, limit int) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id IN
+			(SELECT id FROM `+table+` WHERE started_at < $1 LIMIT $2)`, cutoff.Millis(), limit)
+		if err != nil {
+			return fmt.Errorf("prune calls: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// Daily partitions of call_logs (PostgreSQL; see its 00002 migration). Each
+// partition holds one UTC day of started_at and is named after it,
+// call_logs_pYYYYMMDD, so its range can be read from its name.
+const (
+	callPartitionPrefix  = "call_logs_p"
+	callPartitionLayout  = "20060102"
+	callDefaultPartition = "call_logs_default"
+	day                  = 24 * time.Hour
+	// callPartitionLock is the advisory lock (any constant, "TETHERPA")
+	// that serializes partition changes between instances.
+	callPartitionLock = 0x5445544845525041
+	// partitionLockTimeout bounds how long a partition change waits for a
+	// table lock: a waiting DDL statement queues every later reader and
+	// writer of call_logs behind it, so it gives up instead and the next
+	// retention pass retries.
+	partitionLockTimeout = "5s"
+)
+
+// EnsureCallPartitions creates the daily call log partitions from the day
+// before now to two days after it, where missing, so that calls land in
+// their day's partition and retention can later drop it whole. It is called
+// when the store opens and by every retention pass; stores without
+// partitions (SQLite) do nothing.
+func (s *Store) EnsureCallPartitions(ctx context.Context, now time.Time) error {
+	if !s.dialect.DailyCallPartitions {
+		return nil
+	}
+	existing, err := s.callPartitions(ctx)
+	if err != nil {
+		return err
+	}
+	today := now.UTC().Truncate(day)
+	for offset := -1; offset <= 2; offset++ {
+		start := today.AddDate(0, 0, offset)
+		if _, ok := existing[callPartitionName(start)]; ok {
+			continue
+		}
+		if err := s.createCallPartition(ctx, start); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func callPartitionName(start time.Time) string {
+	return callPartitionPrefix + start.Format(callPartitionLayout)
+}
+
+// callPartitions returns the daily partitions of call_logs by name, each
+// with the start of its day.
+func (s *Store) callPartitions(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.write.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'call_logs'::regclass`)
+	if err != nil {
+		return nil, fmt.Errorf("list call log partitions: %w", err)
+	}
+	defer rows.Close()
+	partitions := map[string]time.Time{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list call log partitions: %w", err)
+		}
+		date, isDaily := strings.CutPrefix(name, callPartitionPrefix)
+		if start, err := time.Parse(callPartitionLayout, date); isDaily && err == nil {
+			partitions[name] = start
+		}
+	}
+	return partitions, rows.Err()
+}
+
+// createCallPartition creates the partition of the day that begins at start.
+// Calls of that day may already sit in the default partition (a reported
+// call with a future started_at, or an instance that was down for days):
+// they are moved into the new partition first, with the default partition
+// locked, since PostgreSQL refuses a partition whose rows the default holds.
+func (s *Store) createCallPartition(ctx context.Context, start time.Time) error {
+	name := callPartitionName(start)
+	from, to := start.UnixMilli(), start.Add(day).UnixMilli()
+	return s.inPartitionTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+			return fmt.Errorf("look up partition %s: %w", name, err)
+		}
+		if exists { // another instance made it meanwhile
+			return nil
+		}
+		statements := []string{
+			`LOCK TABLE ` + callDefaultPartition + ` IN ACCESS EXCLUSIVE MODE`,
+			`CREATE TABLE ` + name + ` (LIKE call_logs INCLUDING DEFAULTS)`,
+			fmt.Sprintf(`WITH moved AS (DELETE FROM %s WHERE started_at >= %d AND started_at < %d RETURNING *)
+				INSERT INTO %s SELECT * FROM moved`, callDefaultPartition, from, to, name),
+			fmt.Sprintf(`ALTER TABLE call_logs ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, name, from, to),
+		}
+		for _, stmt := range statements {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("create partition %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// dropCallPartitionsBefore drops the daily partitions that end at or before
+// cutoff and returns how many calls they held.
+func (s *Store) dropCallPartitionsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	partitions, err := s.callPartitions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var dropped int64
+	for name, start := range partitions {
+		if start.Add(day).After(cutoff) {
+			continue
+		}
+		n, err := s.dropCallPartition(ctx, name)
+		if err != nil {
+			return dropped, err
+		}
+		dropped += n
+	}
+	return dropped, nil
+}
+
+func (s *Store) dropCallPartition(ctx context.Context, name string) (int64, error) {
+	var n int64
+	err := s.inPartitionTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+			return fmt.Errorf("look up partition %s: %w", name, err)
+		}
+		if !exists { // another instance dropped it meanwhile
+			return nil
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+name).Scan(&n); err != nil {
+			return fmt.Errorf("count calls in %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+name); err != nil {
+			return fmt.Errorf("drop partition %s: %w", name, err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// inPartitionTx runs fn in a transaction that holds the partition advisory
+// lock and gives up on table locks after partitionLockTimeout.
+func (s *Store) inPartitionTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(callPartitionLock)); err != nil {
+			return fmt.Errorf("lock call log partitions: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+			return fmt.Errorf("set lock timeout: %w", err)
+		}
+		return fn(tx)
+	})
+}

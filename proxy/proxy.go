@@ -1,0 +1,232 @@
+// Package proxy forwards an app's calls to providers with the connection's
+// credentials injected, streaming both ways, and logs and classifies every
+// call through the call log (and so the health engine).
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	tether "github.com/tetherhq/tether"
+	"github.com/tetherhq/tether/observe"
+	"github.com/tetherhq/tether/outbound"
+)
+
+// CallIDHeader carries the call log id on every proxied answer.
+const CallIDHeader = "X-Tether-Call-Id"
+
+// capturedBody bounds what is kept of an answer's body for provider rules and
+// the call log; the rest streams through untouched.
+const capturedBody = 64 << 10
+
+// Recorder queues calls for the call log.
+type Recorder interface {
+	AddMany(ctx context.Context, calls []*tether.Call) error
+}
+
+// Forwarder is the proxy.
+type Forwarder struct {
+	store    tether.ConnectionStore
+	catalog  tether.Catalog
+	vault    tether.Vault
+	client   *outbound.Client
+	recorder Recorder
+	log      *slog.Logger
+}
+
+// New returns a Forwarder.
+func New(store tether.ConnectionStore, catalog tether.Catalog, vault tether.Vault, client *outbound.Client, recorder Recorder, log *slog.Logger) *Forwarder {
+	return &Forwarder{store: store, catalog: catalog, vault: vault, client: client, recorder: recorder, log: log}
+}
+
+// Forward sends r to the provider of connectionID at path (with r's query)
+// and streams the answer to w. An error is returned only when nothing was
+// written yet: an unknown connection (ENOTFOUND), a paused (ELOCKED) or
+// disabled (EDISABLED) one, which are never forwarded, or an unreachable
+// provider (ErrProviderUnreachable).
+func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, connectionID, path string) error {
+	ctx := r.Context()
+	c, err := f.store.Connection(ctx, connectionID)
+	if err != nil {
+		return err
+	}
+	switch c.State {
+	case tether.StatePaused:
+		return tether.Errorf(tether.ELOCKED, "connection %s is paused: resume it to call the provider", c.ID)
+	case tether.StateDisabled:
+		return tether.Errorf(tether.EDISABLED, "connection %s is disabled: reinstall or resume it to call the provider", c.ID)
+	}
+	def, creds, err := f.credentials(ctx, c)
+	if err != nil {
+		return err
+	}
+	if r.URL.RawQuery != "" {
+		path += "?" + r.URL.RawQuery
+	}
+	out, err := f.outgoing(r, def, creds, path)
+	if err != nil {
+		return err
+	}
+	x := observe.Exchange{
+		Def: def, Creds: creds, ConnectionID: c.ID, Source: tether.SourceProxy,
+		Method: r.Method, Path: path, URL: out.URL, RequestHeader: out.Header, StartedAt: time.Now(),
+	}
+	resp, err := f.client.DoStream(out)
+	if err != nil {
+		x.Err, x.Duration = err, time.Since(x.StartedAt)
+		call := f.record(ctx, x)
+		w.Header().Set(CallIDHeader, call.ID)
+		return &UnreachableError{Reason: *call.Error, CallID: call.ID}
+	}
+	defer resp.Body.Close()
+	x.StatusCode, x.ResponseHeader = resp.StatusCode, resp.Header.Clone()
+	capture := &bytes.Buffer{}
+	callID := tether.NewID(tether.PrefixCall)
+	copyHeaders(w.Header(), resp.Header)
+	if resp.ContentLength >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.Header().Set(CallIDHeader, callID)
+	w.WriteHeader(resp.StatusCode)
+	copyErr := stream(w, resp.Body, capture, needsBody(def, resp.StatusCode))
+	x.Body, x.Duration = capture.Bytes(), time.Since(x.StartedAt)
+	if copyErr != nil && !errors.Is(copyErr, context.Canceled) {
+		x.Err = fmt.Errorf("answer cut short: %w", copyErr)
+	}
+	call := observe.Call(x)
+	call.ID = callID
+	f.enqueue(ctx, call)
+	return nil
+}
+
+// UnreachableError is a provider that gave no answer.
+type UnreachableError struct {
+	Reason string
+	CallID string
+}
+
+func (e *UnreachableError) Error() string { return "provider unreachable: " + e.Reason }
+
+func (f *Forwarder) credentials(ctx context.Context, c *tether.Connection) (*tether.ProviderDefinition, tether.Credentials, error) {
+	def, err := f.catalog.Provider(c.IntegrationName)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, err := f.store.Credentials(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	creds, err := f.vault.Open(c.ID, sealed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open credentials of %s: %w", c.ID, err)
+	}
+	return def, creds, nil
+}
+
+// outgoing builds the provider request: the caller's method, body and
+// end-to-end headers, with the connection's credentials injected last so the
+// caller cannot override them (and Tether's own API key never leaves).
+func (f *Forwarder) outgoing(r *http.Request, def *tether.ProviderDefinition, creds tether.Credentials, path string) (*http.Request, error) {
+	out, err := f.client.NewRequest(r.Context(), def, creds, r.Method, path, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	out.ContentLength = r.ContentLength
+	if r.ContentLength == 0 {
+		out.Body = http.NoBody
+	}
+	copyHeaders(out.Header, r.Header)
+	out.Header.Del("Authorization")
+	out.Header.Del("Cookie")
+	if err := outbound.Authorize(out, def, creds); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (f *Forwarder) record(ctx context.Context, x observe.Exchange) *tether.Call {
+	call := observe.Call(x)
+	f.enqueue(ctx, call)
+	return call
+}
+
+// enqueue logs the call even if the caller has gone away meanwhile.
+func (f *Forwarder) enqueue(ctx context.Context, call *tether.Call) {
+	if err := f.recorder.AddMany(context.WithoutCancel(ctx), []*tether.Call{call}); err != nil {
+		f.log.Error("log proxied call", "call_id", call.ID, "error", err)
+	}
+}
+
+// needsBody reports whether the answer's body can matter: for the log (a
+// failure) or for a provider rule on this status.
+func needsBody(def *tether.ProviderDefinition, status int) bool {
+	if status >= 400 {
+		return true
+	}
+	code := fmt.Sprint(status)
+	class := code[:1] + "xx"
+	for _, rule := range def.Rules {
+		if rule.BodyPath != "" && (rule.Status == code || rule.Status == class) {
+			return true
+		}
+	}
+	return false
+}
+
+// stream copies the answer to the caller as it arrives, flushing each chunk
+// so streamed answers (server-sent events, long downloads) are not held
+// back, and keeps the first capturedBody bytes when capture is wanted.
+func stream(w http.ResponseWriter, body io.Reader, capture *bytes.Buffer, keep bool) error {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, readErr := body.Read(buf)
+		if n > 0 {
+			if keep && capture.Len() < capturedBody {
+				capture.Write(buf[:min(n, capturedBody-capture.Len())])
+			}
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+			_ = rc.Flush()
+		}
+		if readErr == io.EOF {
+			return nil
+		}
+		if readErr != nil {
+			return readErr
+		}
+	}
+}
+
+// hopByHop are the headers that belong to one connection, not the message
+// (RFC 9110 section 7.6.1).
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
+
+// copyHeaders copies the end-to-end headers of src into dst.
+func copyHeaders(dst, src http.Header) {
+	skip := map[string]bool{}
+	for _, h := range hopByHop {
+		skip[h] = true
+	}
+	for _, v := range src.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			skip[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
+	for name, values := range src {
+		if skip[name] {
+			continue
+		}
+		dst[name] = append([]string(nil), values...)
+	}
+}
