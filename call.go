@@ -69,8 +69,9 @@ type CallStore interface {
 	// RecordCalls saves calls and, in the same transaction, lets apply update
 	// each connection they belong to (under the connection's lock, in id
 	// order) and append the events it returns. apply receives one
-	// connection's calls in the order given. Calls of unknown connections are
-	// saved without an update.
+	// connection's calls in the order given. Calls of a connection that does
+	// not exist are dropped (it was deleted: its data must not come back);
+	// calls without a connection are saved.
 	RecordCalls(ctx context.Context, calls []*Call, apply func(c *Connection, calls []*Call) ([]Event, error)) error
 	// Calls returns a page of calls, newest first, and whether more follow.
 	Calls(ctx context.Context, f CallFilter) (list []*Call, more bool, err error)

@@ -62,8 +62,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*tether.Connectio
 		return nil, &tether.Error{Code: tether.EINVALID, Message: "the credentials do not match the integration's fields", Fields: problems}
 	}
 	id := tether.NewID(tether.PrefixConnection)
-	result, err := s.Test(ctx, def, in.Credentials, id)
+	result, call, err := s.test(ctx, def, in.Credentials, id)
 	if err != nil {
+		s.record(ctx, call)
 		return nil, err
 	}
 	now := tether.Now()
@@ -96,6 +97,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*tether.Connectio
 	if err := s.store.CreateConnection(ctx, c, sealed, tether.NewEvent(tether.EventConnectionCreated, c.ID, c)); err != nil {
 		return nil, err
 	}
+	s.record(ctx, call) // after the commit: the call log keeps calls of existing connections only
 	s.log.Info("connection created", "connection_id", c.ID, "integration", c.IntegrationName, "customer_id", c.CustomerID)
 	return c, nil
 }
@@ -114,34 +116,41 @@ type TestResult struct {
 // them) or "provider_unavailable" (no usable answer), and whose message gives
 // the provider's reason.
 func (s *Service) Test(ctx context.Context, def *tether.ProviderDefinition, creds tether.Credentials, connectionID string) (*TestResult, error) {
+	result, call, err := s.test(ctx, def, creds, connectionID)
+	s.record(ctx, call)
+	return result, err
+}
+
+// test is Test without logging: it returns the call to log (nil when no
+// request could be built).
+func (s *Service) test(ctx context.Context, def *tether.ProviderDefinition, creds tether.Credentials, connectionID string) (*TestResult, *tether.Call, error) {
 	res, err := s.verifier.Verify(ctx, def, creds)
 	if err != nil {
 		// The request could not even be built (e.g. a field makes a bad URL).
-		return nil, &tether.Error{Code: tether.EINVALID, Type: tether.ErrorInvalidCredentials,
+		return nil, nil, &tether.Error{Code: tether.EINVALID, Type: tether.ErrorInvalidCredentials,
 			Message: outbound.RedactText(tether.ErrorMessage(err), creds, def)}
 	}
 	call := observe.Call(observe.Sent(def, creds, connectionID, tether.SourceLinkTest, def.Verify.Path, &res.Result))
 	if call.Signal != tether.SignalSuccess {
 		call.ConnectionID = nil
 	}
-	s.record(ctx, call)
 	switch {
 	case res.Err != nil:
-		return nil, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
+		return nil, call, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
 			Message: "could not reach " + def.DisplayName + ": " + *call.Error}
 	case call.Signal == tether.SignalSuccess:
-		return &TestResult{AccountID: res.AccountID}, nil
+		return &TestResult{AccountID: res.AccountID}, call, nil
 	case call.Signal == tether.SignalTransient:
-		return nil, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
+		return nil, call, &tether.Error{Code: tether.EINVALID, Type: "provider_unavailable",
 			Message: providerReason(def, res, creds, "is unavailable")}
 	default:
-		return nil, &tether.Error{Code: tether.EINVALID, Type: tether.ErrorInvalidCredentials,
+		return nil, call, &tether.Error{Code: tether.EINVALID, Type: tether.ErrorInvalidCredentials,
 			Message: providerReason(def, res, creds, "rejected the credentials")}
 	}
 }
 
 func (s *Service) record(ctx context.Context, call *tether.Call) {
-	if s.recorder == nil {
+	if s.recorder == nil || call == nil {
 		return
 	}
 	if err := s.recorder.AddMany(context.WithoutCancel(ctx), []*tether.Call{call}); err != nil {

@@ -294,8 +294,16 @@ func testCallsOfUnknownConnection(t *testing.T, s tether.Store) {
 	if applied != 0 {
 		t.Errorf("apply ran %d times for an unknown connection", applied)
 	}
-	if got := listCalls(t, s, tether.CallFilter{ConnectionID: unknown}, 10); len(got) != 1 {
-		t.Errorf("%d calls of the unknown connection saved, want 1", len(got))
+	if got := listCalls(t, s, tether.CallFilter{ConnectionID: unknown}, 10); len(got) != 0 {
+		t.Errorf("%d calls of an unknown (deleted) connection saved, want 0", len(got))
+	}
+	err = s.RecordCalls(ctx(t), []*tether.Call{newCall(nil, time.Now())},
+		func(*tether.Connection, []*tether.Call) ([]tether.Event, error) { applied++; return nil, nil })
+	if err != nil || applied != 0 {
+		t.Fatalf("RecordCalls without a connection: %v, applied %d", err, applied)
+	}
+	if got := listCalls(t, s, tether.CallFilter{}, 10); len(got) != 1 {
+		t.Errorf("%d calls without a connection saved, want 1", len(got))
 	}
 }
 

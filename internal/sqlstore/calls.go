@@ -23,8 +23,10 @@ var callColumnNames = strings.Fields(strings.ReplaceAll(callColumns, ",", " "))
 
 // RecordCalls saves calls and, in the same transaction, lets apply update the
 // connections they belong to, in connection id order, then saves what apply
-// changed and the events it returned. Calls of unknown connections are saved
-// without an update. An error from apply rolls everything back.
+// changed and the events it returned. Calls of a connection that does not
+// exist (deleted meanwhile) are dropped, so a deleted connection's calls never
+// reappear; calls without a connection are kept. An error from apply rolls
+// everything back.
 //
 // Calls whose id is stored already are neither saved nor applied again: the
 // batcher retries a batch whose commit failed, and a commit can fail after
@@ -127,12 +129,12 @@ func groupByConnection(calls []*tether.Call) ([]string, map[string][]*tether.Cal
 	return ids, byConnection
 }
 
-// applyToConnection lets apply change c (nil: an unknown connection, whose
-// calls are kept without an update) and saves the change and its events.
+// applyToConnection lets apply change c and saves the change and its events.
+// c is nil for a connection that no longer exists: its calls are dropped.
 func applyToConnection(ctx context.Context, tx *sql.Tx, before, c *tether.Connection, calls []*tether.Call,
 	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
 	if c == nil {
-		return nil
+		return dropCalls(ctx, tx, calls)
 	}
 	events, err := apply(c, calls)
 	if err != nil {
@@ -145,6 +147,16 @@ func applyToConnection(ctx context.Context, tx *sql.Tx, before, c *tether.Connec
 		return err
 	}
 	return appendEvents(ctx, tx, events)
+}
+
+// dropCalls deletes calls just inserted in this transaction.
+func dropCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call) error {
+	for _, c := range calls {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM call_logs WHERE id = $1 AND started_at = $2`, c.ID, c.StartedAt.Millis()); err != nil {
+			return fmt.Errorf("drop call of a deleted connection: %w", err)
+		}
+	}
+	return nil
 }
 
 // saveConnectionChanges writes after where it differs from before.
