@@ -30,9 +30,13 @@ func (t Time) Millis() int64 { return t.UnixMilli() }
 
 func (t Time) String() string { return t.UTC().Format(TimeFormat) }
 
-// MarshalJSON writes t as TimeFormat.
+// MarshalJSON writes t as TimeFormat (it must be MarshalJSON: the embedded
+// time.Time's would win over a MarshalText).
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + t.String() + `"`), nil
+	b := make([]byte, 0, len(TimeFormat)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeFormat)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON accepts any RFC 3339 time.

@@ -81,7 +81,7 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "cache_size(-32000)")
+	q.Add("_pragma", "cache_size(-4000)") // per connection; the OS page cache holds the rest (docs/performance.md)
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	} else {

@@ -20,6 +20,7 @@ type cli struct {
 	Keys      keysCmd      `cmd:"" help:"Manage API keys."`
 	Providers providersCmd `cmd:"" help:"Work with provider definitions."`
 	Sandbox   sandboxCmd   `cmd:"" help:"Run the sandbox provider alone."`
+	Bench     benchCmd     `cmd:"" help:"Measure Tether (docs/performance.md)."`
 	Version   versionCmd   `cmd:"" help:"Print the version."`
 }
 

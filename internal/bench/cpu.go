@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of CPU times in /proc: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// CPUMeter tells who used the machine's CPU while a benchmark ran: this
+// process (server and load generator), the database server's processes,
+// and everything else. On a machine shared with other work, "everything
+// else" is what makes one run slower than the next, so the report shows it.
+type CPUMeter struct {
+	database string // process name of the database server, e.g. "postgres"
+	start    time.Time
+	before   cpuTimes
+}
+
+// CPUUse is the CPU each party used, in cores on average over the run.
+type CPUUse struct {
+	Self, Database, Others float64
+	DatabaseName           string
+}
+
+type cpuTimes struct{ machine, self, database int64 } // clock ticks
+
+// StartCPUMeter starts measuring. database names the database server's
+// processes ("postgres"), or is empty for an embedded database.
+func StartCPUMeter(database string) (*CPUMeter, error) {
+	m := &CPUMeter{database: database, start: time.Now()}
+	var err error
+	m.before, err = m.read()
+	return m, err
+}
+
+// Stop returns the CPU used since the meter started.
+func (m *CPUMeter) Stop() (CPUUse, error) {
+	after, err := m.read()
+	if err != nil {
+		return CPUUse{}, err
+	}
+	wall := time.Since(m.start).Seconds() * clockTicks
+	cores := func(before, after int64) float64 { return float64(after-before) / wall }
+	self := cores(m.before.self, after.self)
+	database := cores(m.before.database, after.database)
+	machine := cores(m.before.machine, after.machine)
+	return CPUUse{Self: self, Database: database, Others: max(0, machine-self-database), DatabaseName: m.database}, nil
+}
+
+func (m *CPUMeter) read() (cpuTimes, error) {
+	var t cpuTimes
+	var err error
+	if t.machine, err = machineBusy(); err != nil {
+		return t, err
+	}
+	if t.self, _, err = processCPU("/proc/self/stat"); err != nil {
+		return t, err
+	}
+	if m.database != "" {
+		t.database = processesCPU(m.database)
+	}
+	return t, nil
+}
+
+// machineBusy is the CPU time all processes used, from /proc/stat: user,
+// nice and system time. Interrupt time is left out: the kernel charges it to
+// no process, and much of it is this benchmark's own loopback traffic.
+func machineBusy() (int64, error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read machine CPU time: %w", err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 4 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("unexpected /proc/stat line %q", line)
+	}
+	var busy int64
+	for _, f := range fields[1:4] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc/stat line %q", line)
+		}
+		busy += n
+	}
+	return busy, nil
+}
+
+// processesCPU sums the CPU time of the running processes named name.
+// Processes that ended meanwhile are missed, which only makes "everything
+// else" look busier than it was.
+func processesCPU(name string) int64 {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var total int64
+	for _, stat := range stats {
+		if ticks, comm, err := processCPU(stat); err == nil && comm == name {
+			total += ticks
+		}
+	}
+	return total
+}
+
+// processCPU reads the user and system CPU time and the name of a process
+// from its /proc/PID/stat.
+func processCPU(statPath string) (ticks int64, comm string, err error) {
+	raw, err := os.ReadFile(statPath)
+	if err != nil {
+		return 0, "", err
+	}
+	// "pid (comm) state ppid ...": comm may hold spaces, so split at the last ')'.
+	open, end := strings.IndexByte(string(raw), '('), strings.LastIndexByte(string(raw), ')')
+	if open < 0 || end < open {
+		return 0, "", fmt.Errorf("unexpected %s", statPath)
+	}
+	fields := strings.Fields(string(raw[end+1:])) // from state on: utime and stime are the 12th and 13th
+	if len(fields) < 13 {
+		return 0, "", fmt.Errorf("unexpected %s", statPath)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, "", fmt.Errorf("unexpected %s", statPath)
+	}
+	return utime + stime, string(raw[open+1 : end]), nil
+}
+
+// String says who used the CPU, in cores on average.
+func (u CPUUse) String() string {
+	s := fmt.Sprintf("this process (server and load generator) %.2f", u.Self)
+	if u.DatabaseName != "" {
+		s += fmt.Sprintf(", %s %.2f", u.DatabaseName, u.Database)
+	}
+	return s + fmt.Sprintf(", other processes %.2f", u.Others)
+}
