@@ -90,7 +90,11 @@ func (a *app) seedDemo(ctx context.Context, sb *sandbox.Sandbox, sandboxURL stri
 			return err
 		}
 		if demo.revoke {
-			sb.RevokeKey(apiKey) // the connection will find out at its next probe or call
+			sb.RevokeKey(apiKey)
+		}
+		// Check now, so the demo shows each state from the start.
+		if err := a.monitor.CheckNow(ctx, c.ID); err != nil {
+			return err
 		}
 		a.log.Info("demo connection", "connection_id", c.ID, "customer_id", demo.customer)
 	}
