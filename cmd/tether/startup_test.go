@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tether "github.com/tetherhq/tether"
+	"github.com/tetherhq/tether/internal/pgtest"
 	"github.com/tetherhq/tether/vault"
 )
 
@@ -134,5 +139,77 @@ func TestBootstrapKeyIsAcceptedAndNothingPrinted(t *testing.T) {
 func TestSecretsPrintMasked(t *testing.T) {
 	if s := Secret("postgres://u:pw@h/db").String(); strings.Contains(s, "pw") {
 		t.Errorf("Secret prints %q", s)
+	}
+}
+
+// serve stops accepting and returns when its context ends (SIGTERM/SIGINT in
+// main), and the queued calls are written on close.
+func TestServeShutsDownGracefully(t *testing.T) {
+	cfg := baseConfig(t)
+	a, err := openApp(context.Background(), cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, func(a string) { addr <- a }) }()
+	url := "http://" + <-addr
+	res, err := http.Get(url + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not return after its context ended")
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Error("still serving after shutdown")
+	}
+	if err := a.close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+// No credential secret is readable anywhere in the PostgreSQL database.
+func TestNoPlaintextSecretInPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	e := newTestEnv(t, url)
+	_, apiKey := e.createConnection("cust-1")
+	e.flushCalls()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		_ = rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) < 5 {
+		t.Fatalf("found only tables %v", tables)
+	}
+	for _, table := range tables {
+		var found bool
+		q := fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %q t WHERE row_to_json(t)::text LIKE '%%' || $1 || '%%')`, table)
+		if err := db.QueryRow(q, apiKey).Scan(&found); err != nil {
+			t.Fatalf("scan %s: %v", table, err)
+		}
+		if found {
+			t.Errorf("table %s holds the API key in plain text", table)
+		}
 	}
 }
