@@ -45,7 +45,11 @@ func (h *handlers) forward(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusBadGateway, "the provider could not be reached: "+unreachable.Reason))
 		return
 	}
-	writeProblem(w, h.problem(r.Context(), err).(huma.StatusError))
+	var p huma.StatusError
+	if !errors.As(h.problem(r.Context(), err), &p) {
+		p = newProblem(http.StatusInternalServerError, "internal error")
+	}
+	writeProblem(w, p)
 }
 
 // writeProblem writes a problem+json answer outside huma.

@@ -77,7 +77,7 @@ func New(store tether.Store, catalog tether.Catalog, prober *probe.Prober, opts 
 func (m *Monitor) Apply(c *tether.Connection, calls []*tether.Call) ([]tether.Event, error) {
 	def, err := m.catalog.Provider(c.IntegrationName)
 	if err != nil {
-		return nil, nil // the definition was removed: log the calls, judge nothing
+		return nil, nil //nolint:nilerr // the definition was removed: log the calls, judge nothing
 	}
 	r := health.ApplyCalls(def, c, calls, m.opts.Policy)
 	if c.State == tether.StateActive {

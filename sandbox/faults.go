@@ -119,7 +119,7 @@ func writeFault(w http.ResponseWriter, f Fault) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
 	w.WriteHeader(f.Status)
-	w.Write([]byte(f.Body))
+	_, _ = w.Write([]byte(f.Body)) // the client may be gone; nothing to do about it
 }
 
 // faultList holds the active faults in the order they were added.

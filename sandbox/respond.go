@@ -24,7 +24,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(body)
+	_, _ = w.Write(body) // the client may be gone; nothing to do about it
 }
 
 // writeError sends the provider's error shape: a stable code for programs

@@ -169,7 +169,7 @@ func (a *app) handler() http.Handler {
 // serve serves HTTP on the configured address until ctx ends, then shuts
 // down gracefully: stop accepting, let requests in flight finish.
 func (a *app) serve(ctx context.Context, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", a.cfg.Listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}

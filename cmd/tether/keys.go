@@ -93,7 +93,6 @@ func (k *keysRevokeCmd) Run(ctx context.Context) error {
 
 type keysMasterCmd struct{}
 
-func (keysMasterCmd) Run() error {
+func (keysMasterCmd) Run() {
 	fmt.Println(vault.GenerateMasterKey())
-	return nil
 }

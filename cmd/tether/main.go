@@ -31,13 +31,18 @@ func main() {
 		kong.Description("Tether keeps the third-party connections of a SaaS product healthy."),
 		kong.UsageOnError(),
 	)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	kctx.BindTo(ctx, (*context.Context)(nil))
-	if err := kctx.Run(); err != nil {
+	if err := run(kctx); err != nil {
 		fmt.Fprintln(os.Stderr, "tether:", err)
 		os.Exit(1)
 	}
+}
+
+// run runs the chosen command with a context that ends on SIGINT or SIGTERM.
+func run(kctx *kong.Context) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	return kctx.Run()
 }
 
 type versionCmd struct{}

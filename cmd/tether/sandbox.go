@@ -27,7 +27,7 @@ func (s *sandboxCmd) Run(ctx context.Context) error {
 
 // runSandbox serves sb on listen until ctx ends.
 func runSandbox(ctx context.Context, sb *sandbox.Sandbox, listen string, ready func(url string)) error {
-	ln, err := net.Listen("tcp", listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w", listen, err)
 	}

@@ -192,13 +192,18 @@ func TestNoPlaintextSecretInPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var tables []string
 	for rows.Next() {
 		var name string
-		_ = rows.Scan(&name)
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
 		tables = append(tables, name)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if len(tables) < 5 {
 		t.Fatalf("found only tables %v", tables)
 	}
