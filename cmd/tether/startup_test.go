@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
 	tether "github.com/tetherhq/tether"
 	"github.com/tetherhq/tether/internal/pgtest"
 	"github.com/tetherhq/tether/vault"
@@ -215,6 +216,25 @@ func TestNoPlaintextSecretInPostgres(t *testing.T) {
 		}
 		if found {
 			t.Errorf("table %s holds the API key in plain text", table)
+		}
+	}
+}
+
+// Every command must be runnable by kong (a Run with the wrong signature
+// fails only when the command is used).
+func TestCommandsParse(t *testing.T) {
+	for _, args := range [][]string{{"keys", "master"}, {"version"}, {"providers", "validate"}} {
+		var c cli
+		parser, err := kong.New(&c, kong.Name("tether"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kctx, err := parser.Parse(args)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if err := kctx.Run(); err != nil {
+			t.Errorf("%v: %v", args, err)
 		}
 	}
 }
