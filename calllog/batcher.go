@@ -405,3 +405,17 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// Stats are the batcher's counters since it started, for metrics.
+type Stats struct {
+	Queued  uint64 // waiting to be written now
+	Written uint64 // committed
+	Lost    uint64 // given up after retries, or at a forced close
+}
+
+// Stats returns the current counters.
+func (b *Batcher) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return Stats{Queued: b.added - b.done, Written: b.done - b.lost, Lost: b.lost}
+}

@@ -174,3 +174,10 @@ func (m *Monitor) CheckNow(ctx context.Context, id string) error {
 	}
 	return m.store.RecordCalls(ctx, calls, m.Apply)
 }
+
+// Pending is the number of confirmation checks queued or running.
+func (m *Monitor) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending)
+}

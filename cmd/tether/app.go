@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	tether "github.com/tetherhq/tether"
 	"github.com/tetherhq/tether/api"
 	"github.com/tetherhq/tether/calllog"
@@ -162,7 +160,7 @@ func (a *app) handler() http.Handler {
 		Store: a.store, Catalog: a.catalog, Connections: a.connections, Log: a.log, Version: version,
 		Proxy: a.proxy, Monitor: a.monitor,
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /metrics", a.metricsHandler())
 	return mux
 }
 

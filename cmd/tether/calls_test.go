@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,4 +218,16 @@ func TestDeletingAConnectionPurgesItsCalls(t *testing.T) {
 			t.Error("the other connection's calls were deleted too")
 		}
 	})
+}
+
+func TestMetricsCountTheCallLog(t *testing.T) {
+	e := newTestEnv(t, "")
+	e.createConnection("cust-1")
+	e.flushCalls()
+	body := string(e.doWithKey("", "GET", "/metrics", nil).Body)
+	for _, want := range []string{"tether_call_log_written_calls_total 1", "tether_call_log_queued_calls 0", "tether_pending_confirmation_checks 0", "go_goroutines"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
