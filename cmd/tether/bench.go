@@ -31,6 +31,8 @@ import (
 // benchCmd groups the benchmarks whose figures docs/performance.md records.
 type benchCmd struct {
 	Connections benchConnectionsCmd `cmd:"" help:"Measure the connection endpoints over HTTP with many connections stored, beside a bare net/http baseline, and the memory of serve."`
+	Proxy       benchProxyCmd       `cmd:"" help:"Measure the proxy (/v1/proxy/...) beside a bare httputil.ReverseProxy to the same local upstream: peak requests/s, then latency at half of the peak."`
+	Reports     benchReportsCmd     `cmd:"" help:"Measure reported calls (POST /v1/calls) committed per second, beside the store's own insert rate, and the memory meanwhile."`
 }
 
 // benchConnectionsCmd seeds a throwaway database, serves it the way `tether
@@ -111,16 +113,23 @@ func (b *benchConnectionsCmd) run(ctx context.Context, w io.Writer) error {
 // temporary directory, or a fresh database on the PostgreSQL server. remove
 // deletes it.
 func (b *benchConnectionsCmd) createDatabase(ctx context.Context) (cfg *Config, remove func(), err error) {
+	return createBenchDatabase(ctx, b.Store, b.DatabaseURL)
+}
+
+// createBenchDatabase makes a run's throwaway database of kind store
+// ("sqlite" or "postgres", then on the server at serverURL) and the
+// configuration of `tether serve` on it. remove deletes both.
+func createBenchDatabase(ctx context.Context, store, serverURL string) (cfg *Config, remove func(), err error) {
 	dir, err := os.MkdirTemp("", "tether-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg = benchConfig(dir)
 	removeDir := func() { _ = os.RemoveAll(dir) }
-	if b.Store == "sqlite" {
+	if store == "sqlite" {
 		return cfg, removeDir, nil
 	}
-	databaseURL, drop, err := createPostgresDatabase(ctx, b.DatabaseURL)
+	databaseURL, drop, err := createPostgresDatabase(ctx, serverURL)
 	if err != nil {
 		removeDir()
 		return nil, nil, err
@@ -478,4 +487,209 @@ func commandLine() string {
 // separately, and per-request logs would disturb the measurement.
 func benchLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// benchUpstreamApp is what the proxy and reports benchmarks measure: a
+// throwaway database, a local upstream provider whose definition sits in a
+// providers directory of the run, and Tether wired and served exactly as
+// `tether serve` does, on a loopback listener, allowed to call the upstream.
+type benchUpstreamApp struct {
+	app      *app
+	upstream *bench.Upstream
+	tether   bench.Tether
+	close    func()
+}
+
+func startBenchUpstreamApp(ctx context.Context, store, serverURL string) (_ *benchUpstreamApp, err error) {
+	if store == "postgres" && serverURL == "" {
+		return nil, errors.New("--store postgres needs --database-url (or TETHER_TEST_POSTGRES_URL): a server on which to create the benchmark database")
+	}
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	cfg, remove, err := createBenchDatabase(ctx, store, serverURL)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, remove)
+	up := bench.NewUpstream()
+	cleanups = append(cleanups, up.Close)
+	cfg.ProvidersDir = filepath.Join(cfg.DataDir, "providers")
+	if err := os.Mkdir(cfg.ProvidersDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := bench.WriteUpstreamProvider(cfg.ProvidersDir, up.URL); err != nil {
+		return nil, err
+	}
+	cfg.AllowPrivateNetworks = true
+	a, err := openApp(ctx, cfg, benchLogger())
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() {
+		if err := a.close(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: close: %v\n", err)
+		}
+	})
+	if err := a.ensureAPIKey(ctx, nil); err != nil {
+		return nil, err
+	}
+	db, ok := a.store.(*sqlstore.Store)
+	if !ok {
+		return nil, fmt.Errorf("bench: the %s store is not an sqlstore", cfg.databaseKind())
+	}
+	addr, stop, err := serveInBackground(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, stop)
+	return &benchUpstreamApp{
+		app: a, upstream: up, close: cleanup,
+		tether: bench.Tether{
+			URL: "http://" + addr, APIKey: string(cfg.BootstrapAPIKey),
+			Flush: a.calls.Flush, CountCalls: bench.CallCounter(db.DB()),
+		},
+	}, nil
+}
+
+// writeBenchHeader writes the lines every benchmark section starts with.
+func writeBenchHeader(w io.Writer, title string) {
+	fmt.Fprintf(w, "### %s\n\n", title)
+	fmt.Fprintf(w, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(w, "- Build: %s\n", buildVersion())
+	fmt.Fprintf(w, "- Machine: %s\n", bench.Machine())
+	fmt.Fprintf(w, "- Command: `%s`\n", commandLine())
+}
+
+var storeTitles = map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+// benchProxyCmd measures the proxy against a local upstream, beside a bare
+// httputil.ReverseProxy to the same upstream and the upstream itself.
+type benchProxyCmd struct {
+	Store           string        `default:"sqlite" enum:"sqlite,postgres" help:"Database to measure: sqlite or postgres."`
+	DatabaseURL     string        `env:"TETHER_TEST_POSTGRES_URL" help:"PostgreSQL server on which a throwaway database is created, then dropped (--store postgres)."`
+	Connections     int           `default:"100" help:"Connections created through the API; the proxied requests take turns among them."`
+	Path            string        `default:"/orders?limit=10" help:"What every request asks of the upstream."`
+	Concurrency     int           `default:"16" help:"Clients of the closed loop that finds the peak (one keep-alive connection each)."`
+	Requests        int           `default:"30000" help:"Measured requests per endpoint in the closed loop."`
+	Warmup          int           `default:"2000" help:"Unmeasured requests per endpoint before the closed loop."`
+	Rounds          int           `default:"5" help:"Turns the endpoints take, in the closed and in the open loop."`
+	MaxDuration     time.Duration `default:"60s" help:"Upper bound of the closed loop's measured time per endpoint."`
+	RateShare       float64       `default:"0.5" help:"Rate of the open loop, as a share of Tether's peak."`
+	RateDuration    time.Duration `default:"20s" help:"Measured time of the open loop per endpoint."`
+	RateWarmup      time.Duration `default:"2s" help:"Unmeasured time of the open loop per endpoint first."`
+	ProfileRequests int           `default:"20000" help:"Requests through Tether's proxy alone while --cpu-profile records."`
+	Seed            uint64        `default:"1" help:"Seed of the order of connections."`
+	CPUProfile      string        `help:"Write a CPU profile of a closed loop through Tether's proxy alone (server, upstream and load generator share the process) to this file."`
+}
+
+// Run runs the benchmark and prints its report.
+func (b *benchProxyCmd) Run(ctx context.Context) error {
+	if b.Connections < 1 || b.Requests < 1 || b.Concurrency < 1 || b.RateShare <= 0 || b.RateDuration <= 0 {
+		return errors.New("--connections, --requests, --concurrency, --rate-share and --rate-duration must be positive")
+	}
+	var report bytes.Buffer
+	if err := b.run(ctx, &report); err != nil {
+		return err
+	}
+	_, err := os.Stdout.Write(report.Bytes())
+	return err
+}
+
+func (b *benchProxyCmd) run(ctx context.Context, w io.Writer) error {
+	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	opts := bench.ProxyOptions{
+		Connections: b.Connections, Path: b.Path,
+		Concurrency: b.Concurrency, Requests: b.Requests, Warmup: b.Warmup, Rounds: b.Rounds, MaxDuration: b.MaxDuration,
+		RateShare: b.RateShare, RateDuration: b.RateDuration, RateWarmup: b.RateWarmup,
+		DatabaseProcess: databaseProcess(b.Store), Seed: b.Seed, Progress: os.Stderr,
+	}
+	if b.CPUProfile != "" {
+		opts.ProfileRequests = b.ProfileRequests
+		opts.Profile = func() (func(), error) { return startCPUProfile(b.CPUProfile) }
+	}
+	rep, err := bench.RunProxy(ctx, env.tether, env.upstream, opts)
+	if err != nil {
+		return err
+	}
+	writeBenchHeader(w, "Proxy, "+storeTitles[b.Store])
+	rep.Write(w)
+	return nil
+}
+
+// benchReportsCmd measures reported calls end to end beside the store's
+// own insert rate.
+type benchReportsCmd struct {
+	Store         string `default:"sqlite" enum:"sqlite,postgres" help:"Database to measure: sqlite or postgres."`
+	DatabaseURL   string `env:"TETHER_TEST_POSTGRES_URL" help:"PostgreSQL server on which a throwaway database is created, then dropped (--store postgres)."`
+	Connections   int    `default:"1000" help:"Connections created through the API; the reported calls are spread over them."`
+	BatchSize     int    `default:"1000" help:"Calls per POST /v1/calls, and per Store.RecordCalls in the baseline."`
+	Clients       int    `default:"4" help:"Clients posting batches at once."`
+	Calls         int    `default:"300000" help:"Calls reported over HTTP per round."`
+	BaselineCalls int    `default:"100000" help:"Calls written straight to the store per round."`
+	Rounds        int    `default:"3" help:"Rounds, each the baseline then the HTTP phase."`
+	Seed          uint64 `default:"1" help:"Seed of the generated calls."`
+	CPUProfile    string `help:"Write a CPU profile of the last round's HTTP phase (server and load generator share the process) to this file."`
+}
+
+// Run runs the benchmark and prints its report.
+func (b *benchReportsCmd) Run(ctx context.Context) error {
+	if b.Connections < 1 || b.BatchSize < 1 || b.Clients < 1 || b.Calls < 1 || b.Rounds < 1 {
+		return errors.New("--connections, --batch-size, --clients, --calls and --rounds must be at least 1")
+	}
+	var report bytes.Buffer
+	if err := b.run(ctx, &report); err != nil {
+		return err
+	}
+	_, err := os.Stdout.Write(report.Bytes())
+	return err
+}
+
+func (b *benchReportsCmd) run(ctx context.Context, w io.Writer) error {
+	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	def, err := env.app.catalog.Provider(bench.UpstreamIntegration)
+	if err != nil {
+		return err
+	}
+	goal := map[string]float64{"sqlite": bench.GoalReportsSQLite, "postgres": bench.GoalReportsPostgres}[b.Store]
+	opts := bench.ReportsOptions{
+		Connections: b.Connections, BatchSize: b.BatchSize, Clients: b.Clients,
+		Calls: b.Calls, BaselineCalls: b.BaselineCalls, Rounds: b.Rounds, Goal: goal,
+		DatabaseProcess: databaseProcess(b.Store), Seed: b.Seed, Progress: os.Stderr,
+	}
+	if b.CPUProfile != "" {
+		opts.Profile = func() (func(), error) { return startCPUProfile(b.CPUProfile) }
+	}
+	rep, err := bench.RunReports(ctx, env.tether, env.app.store, def, opts)
+	if err != nil {
+		return err
+	}
+	writeBenchHeader(w, "Reported calls, "+storeTitles[b.Store])
+	rep.Write(w)
+	return nil
+}
+
+// databaseProcess names the database server's processes, whose CPU the
+// reports show apart; none for SQLite, which runs inside this process.
+func databaseProcess(store string) string {
+	if store == "postgres" {
+		return "postgres"
+	}
+	return ""
 }

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -232,6 +231,3 @@ func createConnection(ctx context.Context, client *http.Client, baseURL, apiKey,
 	}
 	return created.Data.ID, nil
 }
-
-// trimSlash drops a trailing slash of a base URL.
-func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }
