@@ -40,6 +40,9 @@ var dialect = sqlstore.Dialect{
 	DailyCallPartitions: true,
 	Placeholder:         func(n int) string { return "$" + strconv.Itoa(n) },
 	CopyFrom:            copyFrom,
+	IDList: func(n int, ids []string) (string, any) {
+		return "= ANY($" + strconv.Itoa(n) + ")", ids
+	},
 }
 
 // Open connects to the database at url (postgres://...), applies pending

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,6 +39,13 @@ var dialect = sqlstore.Dialect{
 	LockRow:           "",
 	IsUniqueViolation: isUniqueViolation,
 	Placeholder:       func(int) string { return "?" },
+	IDList:            idList,
+}
+
+// idList passes a list of ids as one JSON array parameter.
+func idList(n int, ids []string) (string, any) {
+	b, _ := json.Marshal(ids)
+	return fmt.Sprintf("IN (SELECT value FROM json_each($%d))", n), string(b)
 }
 
 // Open opens (creating if needed) the database file at path, applies pending

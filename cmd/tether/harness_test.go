@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -60,7 +61,11 @@ func newTestEnv(t *testing.T, postgresURL string, opts ...func(*Config)) *testEn
 	for _, o := range opts {
 		o(cfg)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logTo io.Writer = io.Discard
+	if os.Getenv("TETHER_TEST_LOG") != "" { // the app's log, to debug a failing test
+		logTo = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	a, err := openApp(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("openApp: %v", err)

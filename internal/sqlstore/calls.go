@@ -77,11 +77,10 @@ func (s *Store) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error)
 	return nil
 }
 
-// connectionsPerLoad is how many connections applyToConnections loads with
-// one set of queries: enough to save hundreds of round trips, few enough
-// that the IN lists stay short (SQLite finds each "$n" of a statement by a
-// linear search, so a list of 1,000 costs half a million comparisons).
-const connectionsPerLoad = 100
+// connectionsPerLoad is how many connections applyToConnections loads and
+// writes with one set of statements: enough to save hundreds of round trips,
+// few enough to bound the health UPDATE's parameters (8 per connection).
+const connectionsPerLoad = 500
 
 // applyToConnections is UpdateConnection for every connection of a batch:
 // the connections are locked and loaded a hundred at a time instead of one
@@ -95,18 +94,30 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 	}
 	ids, byConnection := groupByConnection(calls)
 	for chunk := range slices.Chunk(ids, connectionsPerLoad) {
-		before, err := loadConnections(ctx, tx, chunk, s.dialect.LockRow)
+		loaded, err := s.loadConnections(ctx, tx, chunk, s.dialect.LockRow)
 		if err != nil {
 			return err
 		}
-		after, err := loadConnections(ctx, tx, chunk, "") // copies apply may modify freely
-		if err != nil {
-			return err
-		}
+		var healthOnly []*tether.Connection
 		for _, id := range chunk {
-			if err := applyToConnection(ctx, tx, before[id], after[id], byConnection[id], apply); err != nil {
+			before := loaded[id]
+			if before == nil {
+				if err := dropCalls(ctx, tx, byConnection[id]); err != nil {
+					return err
+				}
+				continue
+			}
+			after := cloneConnection(before)
+			onlyHealth, err := applyToConnection(ctx, tx, before, after, byConnection[id], apply)
+			if err != nil {
 				return err
 			}
+			if onlyHealth {
+				healthOnly = append(healthOnly, after)
+			}
+		}
+		if err := updateHealthColumns(ctx, tx, healthOnly, s.dialect.Placeholder); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -129,24 +140,34 @@ func groupByConnection(calls []*tether.Call) ([]string, map[string][]*tether.Cal
 	return ids, byConnection
 }
 
-// applyToConnection lets apply change c and saves the change and its events.
-// c is nil for a connection that no longer exists: its calls are dropped.
+// applyToConnection lets apply change c (a copy of before) and saves the
+// changed errors, resource states and events. It reports whether the row
+// itself changed only in the columns the health engine owns, which the
+// caller then writes for the whole chunk at once (updateHealthColumns); any
+// other change of the row is written here.
 func applyToConnection(ctx context.Context, tx *sql.Tx, before, c *tether.Connection, calls []*tether.Call,
-	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
-	if c == nil {
-		return dropCalls(ctx, tx, calls)
-	}
+	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) (bool, error) {
 	events, err := apply(c, calls)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if c.ID != before.ID {
-		return fmt.Errorf("record calls of connection %s: apply altered its id", before.ID)
+		return false, fmt.Errorf("record calls of connection %s: apply altered its id", before.ID)
 	}
-	if err := saveConnectionChanges(ctx, tx, before, c); err != nil {
-		return err
+	if err := saveChildren(ctx, tx, c.ID, before, c); err != nil {
+		return false, err
 	}
-	return appendEvents(ctx, tx, events)
+	onlyHealth := false
+	switch {
+	case sameRow(before, c):
+	case sameRow(withHealthOf(before, c), c):
+		onlyHealth = true
+	default:
+		if err := updateConnectionRow(ctx, tx, c); err != nil {
+			return false, err
+		}
+	}
+	return onlyHealth, appendEvents(ctx, tx, events)
 }
 
 // dropCalls deletes calls just inserted in this transaction.
@@ -159,29 +180,13 @@ func dropCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call) error {
 	return nil
 }
 
-// saveConnectionChanges writes after where it differs from before.
-func saveConnectionChanges(ctx context.Context, tx *sql.Tx, before, after *tether.Connection) error {
-	if before.AccountID == after.AccountID && sameJSON(before, after) {
-		return nil
-	}
-	if err := updateConnectionRow(ctx, tx, after); err != nil {
-		return err
-	}
-	return saveChildren(ctx, tx, after.ID, before, after)
-}
-
 // loadConnections loads the connections with the given ids that exist, with
 // their errors and resource states; lock is appended to the query, which
 // then locks the rows in id order.
-func loadConnections(ctx context.Context, q querier, ids []string, lock string) (map[string]*tether.Connection, error) {
-	args := make([]any, len(ids))
-	marks := make([]string, len(ids))
-	for i, id := range ids {
-		args[i] = id
-		marks[i] = fmt.Sprintf("$%d", i+1)
-	}
+func (s *Store) loadConnections(ctx context.Context, q querier, ids []string, lock string) (map[string]*tether.Connection, error) {
+	in, arg := s.dialect.IDList(1, ids)
 	rows, err := q.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections
-		WHERE id IN (`+strings.Join(marks, ", ")+`) ORDER BY id`+lock, args...)
+		WHERE id `+in+` ORDER BY id`+lock, arg)
 	if err != nil {
 		return nil, fmt.Errorf("load connections: %w", err)
 	}
@@ -197,10 +202,7 @@ func loadConnections(ctx context.Context, q querier, ids []string, lock string) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load connections: %w", err)
 	}
-	if err := loadErrors(ctx, q, byID); err != nil {
-		return nil, err
-	}
-	if err := loadResources(ctx, q, byID); err != nil {
+	if err := s.loadChildren(ctx, q, byID); err != nil {
 		return nil, err
 	}
 	return byID, nil

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	tether "github.com/tetherhq/tether"
@@ -72,10 +74,10 @@ func (s *Store) Credentials(ctx context.Context, connectionID string) (tether.Se
 
 // Connection returns one connection with its errors and resource states.
 func (s *Store) Connection(ctx context.Context, id string) (*tether.Connection, error) {
-	return loadConnection(ctx, s.read, id, "")
+	return s.loadConnection(ctx, s.read, id, "")
 }
 
-func loadConnection(ctx context.Context, q querier, id, lock string) (*tether.Connection, error) {
+func (s *Store) loadConnection(ctx context.Context, q querier, id, lock string) (*tether.Connection, error) {
 	row := q.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = $1`+lock, id)
 	c, err := scanConnection(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -85,10 +87,7 @@ func loadConnection(ctx context.Context, q querier, id, lock string) (*tether.Co
 		return nil, err
 	}
 	byID := map[string]*tether.Connection{c.ID: c}
-	if err := loadErrors(ctx, q, byID); err != nil {
-		return nil, err
-	}
-	if err := loadResources(ctx, q, byID); err != nil {
+	if err := s.loadChildren(ctx, q, byID); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -151,10 +150,7 @@ func (s *Store) Connections(ctx context.Context, f tether.ConnectionFilter) ([]*
 		delete(byID, list[f.Limit].ID)
 		list = list[:f.Limit]
 	}
-	if err := loadErrors(ctx, s.read, byID); err != nil {
-		return nil, false, err
-	}
-	if err := loadResources(ctx, s.read, byID); err != nil {
+	if err := s.loadChildren(ctx, s.read, byID); err != nil {
 		return nil, false, err
 	}
 	return list, more, nil
@@ -196,27 +192,25 @@ func connectionsQuery(f tether.ConnectionFilter) (string, []any) {
 	return query + " ORDER BY id LIMIT " + arg(f.Limit+1), args
 }
 
-// idsArgs returns "$1, $2, ..." and the ids as arguments, for IN lists.
-func idsArgs(byID map[string]*tether.Connection) (string, []any) {
-	args := make([]any, 0, len(byID))
-	marks := make([]string, 0, len(byID))
-	for id := range byID {
-		args = append(args, id)
-		marks = append(marks, fmt.Sprintf("$%d", len(args)))
+// loadChildren adds their errors and resource states to the connections.
+func (s *Store) loadChildren(ctx context.Context, q querier, byID map[string]*tether.Connection) error {
+	if len(byID) == 0 {
+		return nil
 	}
-	return strings.Join(marks, ", "), args
+	ids := slices.Collect(maps.Keys(byID))
+	if err := s.loadErrors(ctx, q, ids, byID); err != nil {
+		return err
+	}
+	return s.loadResources(ctx, q, ids, byID)
 }
 
 const errorColumns = `id, connection_id, error_type, resource, message, blocking, resolution,
 	http_status, first_seen_at, last_seen_at, occurrences`
 
-func loadErrors(ctx context.Context, q querier, byID map[string]*tether.Connection) error {
-	if len(byID) == 0 {
-		return nil
-	}
-	in, args := idsArgs(byID)
+func (s *Store) loadErrors(ctx context.Context, q querier, ids []string, byID map[string]*tether.Connection) error {
+	in, arg := s.dialect.IDList(1, ids)
 	rows, err := q.QueryContext(ctx, `SELECT `+errorColumns+` FROM connection_errors
-		WHERE connection_id IN (`+in+`) ORDER BY first_seen_at, id`, args...)
+		WHERE connection_id `+in+` ORDER BY first_seen_at, id`, arg)
 	if err != nil {
 		return fmt.Errorf("load connection errors: %w", err)
 	}
@@ -246,13 +240,10 @@ func loadErrors(ctx context.Context, q querier, byID map[string]*tether.Connecti
 
 const resourceColumns = `connection_id, name, access, sync_status, last_synced_at, records, last_error`
 
-func loadResources(ctx context.Context, q querier, byID map[string]*tether.Connection) error {
-	if len(byID) == 0 {
-		return nil
-	}
-	in, args := idsArgs(byID)
+func (s *Store) loadResources(ctx context.Context, q querier, ids []string, byID map[string]*tether.Connection) error {
+	in, arg := s.dialect.IDList(1, ids)
 	rows, err := q.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resource_states
-		WHERE connection_id IN (`+in+`) ORDER BY name`, args...)
+		WHERE connection_id `+in+` ORDER BY name`, arg)
 	if err != nil {
 		return fmt.Errorf("load resource states: %w", err)
 	}
@@ -293,11 +284,11 @@ func (s *Store) ReplaceCredentials(ctx context.Context, id string, creds tether.
 func (s *Store) updateConnection(ctx context.Context, id string, creds *tether.SealedCredentials, change func(*tether.Connection) ([]tether.Event, error)) (*tether.Connection, error) {
 	var updated *tether.Connection
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := loadConnection(ctx, tx, id, s.dialect.LockRow)
+		before, err := s.loadConnection(ctx, tx, id, s.dialect.LockRow)
 		if err != nil {
 			return err
 		}
-		after, err := loadConnection(ctx, tx, id, "") // a copy change may modify freely
+		after, err := s.loadConnection(ctx, tx, id, "") // a copy change may modify freely
 		if err != nil {
 			return err
 		}
@@ -360,7 +351,7 @@ func saveChildren(ctx context.Context, tx *sql.Tx, connectionID string, before, 
 	for _, e := range after.Errors {
 		old, existed := oldErrors[e.ID]
 		delete(oldErrors, e.ID)
-		if existed && sameJSON(old, e) {
+		if existed && sameError(old, e) {
 			continue
 		}
 		if err := upsertError(ctx, tx, connectionID, e); err != nil {
@@ -373,7 +364,7 @@ func saveChildren(ctx context.Context, tx *sql.Tx, connectionID string, before, 
 		}
 	}
 	for _, r := range after.Resources {
-		if old, existed := oldResources[r.Name]; existed && sameJSON(old, r) {
+		if old, existed := oldResources[r.Name]; existed && sameResource(old, r) {
 			continue
 		}
 		if err := upsertResource(ctx, tx, connectionID, r); err != nil {
@@ -428,14 +419,6 @@ func upsertResource(ctx context.Context, tx *sql.Tx, connectionID string, r teth
 	return nil
 }
 
-// sameJSON compares two values by their JSON form, which is what is stored
-// (times at millisecond precision, pointers by value).
-func sameJSON(a, b any) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && string(ja) == string(jb)
-}
-
 // connectionTables lists every table holding a connection's data, each with
 // its connection column; DeleteConnection purges them all.
 var connectionTables = []struct{ table, column string }{
@@ -449,7 +432,7 @@ var connectionTables = []struct{ table, column string }{
 // DeleteConnection deletes the connection and all its data in one transaction.
 func (s *Store) DeleteConnection(ctx context.Context, id string, change func(*tether.Connection) ([]tether.Event, error)) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		c, err := loadConnection(ctx, tx, id, s.dialect.LockRow)
+		c, err := s.loadConnection(ctx, tx, id, s.dialect.LockRow)
 		if err != nil {
 			return err
 		}

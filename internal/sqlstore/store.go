@@ -37,6 +37,11 @@ type Dialect struct {
 	// started_at (PostgreSQL): the store keeps the coming days' partitions
 	// ready and prunes by dropping whole days (calls.go).
 	DailyCallPartitions bool
+	// IDList makes the SQL for "is one of these ids", as one parameter (the
+	// n-th) and its argument, so long lists neither make long statements nor
+	// cost a parse per list: PostgreSQL "= ANY($n)" with a text array,
+	// SQLite "IN (SELECT value FROM json_each(?))" with a JSON array.
+	IDList func(n int, ids []string) (sql string, arg any)
 }
 
 // Store implements tether.Store over database/sql.

@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"reflect"
+	"strings"
+
+	tether "github.com/tetherhq/tether"
+)
+
+// The health engine changes a connection's row in these columns only. When
+// a batch of calls changes nothing else (the common case: a success moves
+// last_healthy_at), the rows of a whole chunk of connections are written with
+// one UPDATE instead of one per connection.
+const healthColumns = `status, last_healthy_at, last_unhealthy_at, updated_at, transient_count, transient_since, transient_resource`
+
+// updateHealthColumns writes the health columns of every connection in cs
+// with one statement: WITH v AS (VALUES ...) UPDATE ... FROM v, which both
+// SQLite (3.33+) and PostgreSQL accept.
+func updateHealthColumns(ctx context.Context, tx *sql.Tx, cs []*tether.Connection, placeholder func(int) string) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var rows []string
+	args := make([]any, 0, len(cs)*8)
+	for _, c := range cs {
+		marks := make([]string, 8)
+		for i := range marks {
+			marks[i] = placeholder(len(args) + i + 1)
+		}
+		// Casts give the VALUES columns their types on PostgreSQL (a NULL
+		// has none otherwise); SQLite takes them as no-ops.
+		rows = append(rows, fmt.Sprintf("(CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT))",
+			marks[0], marks[1], marks[2], marks[3], marks[4], marks[5], marks[6], marks[7]))
+		args = append(args, c.ID, string(c.Status), nullMillis(c.LastHealthyAt), nullMillis(c.LastUnhealthyAt),
+			c.UpdatedAt.Millis(), c.Transient.Count, nullMillis(c.Transient.Since), c.Transient.Resource)
+	}
+	_, err := tx.ExecContext(ctx, `WITH v (id, status, last_healthy_at, last_unhealthy_at, updated_at,
+			transient_count, transient_since, transient_resource) AS (VALUES `+strings.Join(rows, ", ")+`)
+		UPDATE connections SET status = v.status, last_healthy_at = v.last_healthy_at,
+			last_unhealthy_at = v.last_unhealthy_at, updated_at = v.updated_at, transient_count = v.transient_count,
+			transient_since = v.transient_since, transient_resource = v.transient_resource
+		FROM v WHERE connections.id = v.id`, args...)
+	if err != nil {
+		return fmt.Errorf("update health of %d connections: %w", len(cs), err)
+	}
+	return nil
+}
+
+// withHealthOf returns a copy of c with the health columns of h.
+func withHealthOf(c, h *tether.Connection) *tether.Connection {
+	out := *c
+	out.Status, out.LastHealthyAt, out.LastUnhealthyAt = h.Status, h.LastHealthyAt, h.LastUnhealthyAt
+	out.UpdatedAt, out.Transient = h.UpdatedAt, h.Transient
+	return &out
+}
+
+// sameRow reports whether a and b have the same connections row (errors and
+// resource states are rows of their own). It compares fields, not JSON: it
+// runs for every connection of every call-log batch.
+func sameRow(a, b *tether.Connection) bool {
+	return a.ID == b.ID && a.IntegrationName == b.IntegrationName && a.CustomerID == b.CustomerID &&
+		a.DisplayName == b.DisplayName && a.State == b.State && a.Status == b.Status &&
+		sameTime(a.LastHealthyAt, b.LastHealthyAt) && sameTime(a.LastUnhealthyAt, b.LastUnhealthyAt) &&
+		a.CreatedAt.Equal(b.CreatedAt.Time) && a.UpdatedAt.Equal(b.UpdatedAt.Time) && a.InstalledAt.Equal(b.InstalledAt.Time) &&
+		a.AccountID == b.AccountID && a.Transient.Count == b.Transient.Count &&
+		a.Transient.Resource == b.Transient.Resource && sameTime(a.Transient.Since, b.Transient.Since) &&
+		reflect.DeepEqual(a.Metadata, b.Metadata)
+}
+
+// sameError reports whether two versions of an error have the same row.
+func sameError(a, b tether.ConnectionError) bool {
+	return a.ID == b.ID && a.Type == b.Type && samePtr(a.Resource, b.Resource) && a.Message == b.Message &&
+		a.Blocking == b.Blocking && a.Resolution == b.Resolution && samePtr(a.HTTPStatus, b.HTTPStatus) &&
+		a.FirstSeenAt.Equal(b.FirstSeenAt.Time) && a.LastSeenAt.Equal(b.LastSeenAt.Time) && a.Occurrences == b.Occurrences
+}
+
+// sameResource reports whether two versions of a resource state are equal.
+func sameResource(a, b tether.ResourceState) bool {
+	if a.Name != b.Name || a.Access != b.Access || (a.Sync == nil) != (b.Sync == nil) {
+		return false
+	}
+	if a.Sync == nil {
+		return true
+	}
+	x, y := a.Sync, b.Sync
+	return x.Status == y.Status && sameTime(x.LastSyncedAt, y.LastSyncedAt) && x.Records == y.Records && samePtr(x.LastError, y.LastError)
+}
+
+func sameTime(a, b *tether.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(b.Time))
+}
+
+func samePtr[T comparable](a, b *T) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// cloneConnection copies c deeply enough for a change function to modify
+// the copy freely: its slices and metadata map are its own.
+func cloneConnection(c *tether.Connection) *tether.Connection {
+	out := *c
+	out.Errors = append([]tether.ConnectionError(nil), c.Errors...)
+	out.Resources = make([]tether.ResourceState, len(c.Resources))
+	for i, r := range c.Resources {
+		if r.Sync != nil {
+			s := *r.Sync
+			r.Sync = &s
+		}
+		out.Resources[i] = r
+	}
+	out.Metadata = maps.Clone(c.Metadata)
+	return &out
+}
