@@ -48,6 +48,9 @@ type Call struct {
 	// outcome confirms or clears an auth failure. Only the health engine
 	// reads it, before the call is stored.
 	Verification bool `json:"-"`
+	// Retried marks an outcome superseded by a retry (a verification refused
+	// before an OAuth2 token refresh): logged, but of no health effect.
+	Retried bool `json:"-"`
 }
 
 // CallFilter selects call log entries; zero fields do not filter.

@@ -25,6 +25,9 @@ func SignalOf(c *tether.Call) Signal {
 	if c.Error != nil {
 		s.Reason = *c.Error
 	}
+	if c.Retried {
+		s.Kind = tether.SignalRequestError // its retry's outcome is the one that counts
+	}
 	return s
 }
 

@@ -147,14 +147,16 @@ func (m *Monitor) confirm(ctx context.Context, check health.Check) {
 	if err != nil || c.State != tether.StateActive {
 		return // deleted, paused or disabled since it was asked
 	}
-	var call *tether.Call
+	var calls []*tether.Call
 	if check.Resource == "" {
-		call, err = m.prober.Verify(ctx, c)
+		calls, err = m.prober.Verify(ctx, c)
 	} else {
+		var call *tether.Call
 		call, err = m.prober.Probe(ctx, c, check.Resource)
+		calls = []*tether.Call{call}
 	}
 	if err == nil {
-		err = m.recorder.AddMany(ctx, []*tether.Call{call})
+		err = m.recorder.AddMany(ctx, calls)
 	}
 	if err != nil && ctx.Err() == nil {
 		m.log.Warn("confirmation check failed", "connection_id", c.ID, "resource", check.Resource, "error", err)

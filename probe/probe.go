@@ -6,6 +6,9 @@ package probe
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	tether "github.com/tetherhq/tether"
 	"github.com/tetherhq/tether/observe"
@@ -19,20 +22,67 @@ type Prober struct {
 	catalog tether.Catalog
 	vault   tether.Vault
 	client  *outbound.Client
+	// env reads the OAuth2 client id and secret variables a definition names.
+	env       func(string) string
+	refreshes singleflight.Group
 }
 
-// New returns a Prober.
-func New(store tether.ConnectionStore, catalog tether.Catalog, vault tether.Vault, client *outbound.Client) *Prober {
-	return &Prober{store: store, catalog: catalog, vault: vault, client: client}
+// New returns a Prober; env looks up environment variables (os.Getenv).
+func New(store tether.ConnectionStore, catalog tether.Catalog, vault tether.Vault, client *outbound.Client, env func(string) string) *Prober {
+	return &Prober{store: store, catalog: catalog, vault: vault, client: client, env: env}
 }
 
-// Verify runs the credential verification of c.
-func (p *Prober) Verify(ctx context.Context, c *tether.Connection) (*tether.Call, error) {
+// Verify runs the credential verification of c and returns its calls. An
+// OAuth2 connection's expired access token is refreshed first; and when the
+// verification is refused, the token is refreshed and the verification
+// retried once, as API.md asks before invalid_credentials opens.
+func (p *Prober) Verify(ctx context.Context, c *tether.Connection) ([]*tether.Call, error) {
 	def, creds, err := p.prepare(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return p.call(ctx, c.ID, def, creds, def.Verify.Method, def.Verify.Path)
+	return p.verify(ctx, c, def, creds)
+}
+
+func (p *Prober) verify(ctx context.Context, c *tether.Connection, def *tether.ProviderDefinition, creds tether.Credentials) ([]*tether.Call, error) {
+	var calls []*tether.Call
+	refreshed := false
+	if def.Auth.Type == tether.AuthOAuth2 && needsRefresh(creds, time.Now()) {
+		fresh, call, err := p.refresh(ctx, c, def, creds)
+		if err != nil {
+			return nil, err
+		}
+		if fresh == nil {
+			return []*tether.Call{call}, nil // the refresh's failure is the verdict
+		}
+		calls, creds, refreshed = append(calls, call), fresh, true
+	}
+	call, err := p.call(ctx, c.ID, def, creds, def.Verify.Method, def.Verify.Path)
+	if err != nil {
+		return nil, err
+	}
+	calls = append(calls, call)
+	if refreshed || def.Auth.Type != tether.AuthOAuth2 || creds[tether.FieldRefreshToken] == "" || !refusesCredentials(call) {
+		return calls, nil
+	}
+	fresh, refresh, err := p.refresh(ctx, c, def, creds)
+	if err != nil {
+		return nil, err
+	}
+	call.Retried = true
+	calls = append(calls, refresh)
+	if fresh == nil {
+		return calls, nil
+	}
+	retry, err := p.call(ctx, c.ID, def, fresh, def.Verify.Method, def.Verify.Path)
+	if err != nil {
+		return nil, err
+	}
+	return append(calls, retry), nil
+}
+
+func refusesCredentials(call *tether.Call) bool {
+	return call.Signal == tether.SignalAuthFailure || call.Signal == tether.SignalPermissionFailure
 }
 
 // Probe runs the probe of one resource of c.
@@ -55,13 +105,18 @@ func (p *Prober) CheckAll(ctx context.Context, c *tether.Connection) ([]*tether.
 	if err != nil {
 		return nil, err
 	}
-	verification, err := p.call(ctx, c.ID, def, creds, def.Verify.Method, def.Verify.Path)
+	calls, err := p.verify(ctx, c, def, creds)
 	if err != nil {
 		return nil, err
 	}
-	calls := []*tether.Call{verification}
-	if verification.Signal == tether.SignalAuthFailure || verification.Signal == tether.SignalPermissionFailure {
-		return calls, nil // every probe would fail the same way
+	if last := calls[len(calls)-1]; last.Signal != tether.SignalSuccess {
+		return calls, nil // the probes would fail the same way, or not say more
+	}
+	if def.Auth.Type == tether.AuthOAuth2 {
+		// A refresh may have renewed the tokens: probe with what is stored now.
+		if _, creds, err = p.prepare(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range def.Resources {
 		if r.Probe == nil {
