@@ -98,8 +98,8 @@ func ordersPage() []byte {
 	for i := range 4 {
 		page.Data = append(page.Data, order{
 			ID: fmt.Sprintf("ord_%06d", 1000+i), Status: []string{"open", "picked", "shipped", "delivered"}[i],
-			Customer: fmt.Sprintf("Customer %d Ltd", i+1),
-			Lines:    []line{{SKU: fmt.Sprintf("SKU-%04d", 10*i), Quantity: i + 1}, {SKU: fmt.Sprintf("SKU-%04d", 10*i+1), Quantity: 2}},
+			Customer:  fmt.Sprintf("Customer %d Ltd", i+1),
+			Lines:     []line{{SKU: fmt.Sprintf("SKU-%04d", 10*i), Quantity: i + 1}, {SKU: fmt.Sprintf("SKU-%04d", 10*i+1), Quantity: 2}},
 			CreatedAt: "2026-11-20T08:00:00Z", UpdatedAt: "2026-11-21T09:30:00Z",
 		})
 	}
