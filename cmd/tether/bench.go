@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -642,6 +643,7 @@ type benchReportsCmd struct {
 	Rounds        int    `default:"3" help:"Rounds, each the baseline then the HTTP phase."`
 	Seed          uint64 `default:"1" help:"Seed of the generated calls."`
 	CPUProfile    string `help:"Write a CPU profile of the last round's HTTP phase (server and load generator share the process) to this file."`
+	HeapProfile   string `help:"Write a heap profile of the process after the last round (after a garbage collection) to this file."`
 }
 
 // Run runs the benchmark and prints its report.
@@ -680,6 +682,11 @@ func (b *benchReportsCmd) run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if b.HeapProfile != "" {
+		if err := writeHeapProfile(b.HeapProfile); err != nil {
+			return err
+		}
+	}
 	writeBenchHeader(w, "Reported calls, "+storeTitles[b.Store])
 	rep.Write(w)
 	return nil
@@ -692,4 +699,18 @@ func databaseProcess(store string) string {
 		return "postgres"
 	}
 	return ""
+}
+
+// writeHeapProfile writes the live heap, just collected, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create heap profile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write heap profile: %w", err)
+	}
+	return f.Close()
 }
