@@ -214,6 +214,17 @@ type ConnectionStore interface {
 	DeleteConnection(ctx context.Context, id string, change func(*Connection) ([]Event, error)) error
 	// Credentials returns the sealed credentials of a connection.
 	Credentials(ctx context.Context, connectionID string) (SealedCredentials, error)
+	// CallTarget returns what a proxied call needs of a connection, in one
+	// read: its integration, state and sealed credentials.
+	CallTarget(ctx context.Context, connectionID string) (*CallTarget, error)
+}
+
+// CallTarget is what a proxied call needs of its connection.
+type CallTarget struct {
+	ConnectionID    string
+	IntegrationName string
+	State           ConnectionState
+	Credentials     SealedCredentials
 }
 
 // marshalObject is json.Marshal for values known to be serializable.

@@ -54,17 +54,17 @@ func New(store tether.ConnectionStore, catalog tether.Catalog, vault tether.Vaul
 // provider (ErrProviderUnreachable).
 func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, connectionID, path string) error {
 	ctx := r.Context()
-	c, err := f.store.Connection(ctx, connectionID)
+	c, err := f.store.CallTarget(ctx, connectionID)
 	if err != nil {
 		return err
 	}
 	switch c.State {
 	case tether.StatePaused:
-		return tether.Errorf(tether.ELOCKED, "connection %s is paused: resume it to call the provider", c.ID)
+		return tether.Errorf(tether.ELOCKED, "connection %s is paused: resume it to call the provider", c.ConnectionID)
 	case tether.StateDisabled:
-		return tether.Errorf(tether.EDISABLED, "connection %s is disabled: reinstall or resume it to call the provider", c.ID)
+		return tether.Errorf(tether.EDISABLED, "connection %s is disabled: reinstall or resume it to call the provider", c.ConnectionID)
 	}
-	def, creds, err := f.credentials(ctx, c)
+	def, creds, err := f.credentials(c)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, connectionID
 		return err
 	}
 	x := observe.Exchange{
-		Def: def, Creds: creds, ConnectionID: c.ID, Source: tether.SourceProxy,
+		Def: def, Creds: creds, ConnectionID: c.ConnectionID, Source: tether.SourceProxy,
 		Method: r.Method, Path: path, URL: out.URL, RequestHeader: out.Header, StartedAt: time.Now(),
 	}
 	resp, err := f.client.DoStream(out)
@@ -115,18 +115,14 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string { return "provider unreachable: " + e.Reason }
 
-func (f *Forwarder) credentials(ctx context.Context, c *tether.Connection) (*tether.ProviderDefinition, tether.Credentials, error) {
+func (f *Forwarder) credentials(c *tether.CallTarget) (*tether.ProviderDefinition, tether.Credentials, error) {
 	def, err := f.catalog.Provider(c.IntegrationName)
 	if err != nil {
 		return nil, nil, err
 	}
-	sealed, err := f.store.Credentials(ctx, c.ID)
+	creds, err := f.vault.Open(c.ConnectionID, c.Credentials)
 	if err != nil {
-		return nil, nil, err
-	}
-	creds, err := f.vault.Open(c.ID, sealed)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open credentials of %s: %w", c.ID, err)
+		return nil, nil, fmt.Errorf("open credentials of %s: %w", c.ConnectionID, err)
 	}
 	return def, creds, nil
 }

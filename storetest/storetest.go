@@ -31,6 +31,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdatesLoseNothing},
 		{"DeletePurgesEverything", testDeletePurgesEverything},
 		{"ReplaceCredentials", testReplaceCredentials},
+		{"CallTarget", testCallTarget},
 		{"EventFeed", testEventFeed},
 		{"APIKeys", testAPIKeys},
 		{"FirstAPIKeyOnce", testFirstAPIKeyOnce},
@@ -497,5 +498,22 @@ func testReplaceCredentials(t *testing.T, s tether.Store) {
 	}
 	if got, _ := s.Credentials(ctx(t), c.ID); got.KeyID != "k2" {
 		t.Errorf("a failed change replaced the credentials: %+v", got)
+	}
+}
+
+func testCallTarget(t *testing.T, s tether.Store) {
+	c := newConnection("acme_wms", "cust-1")
+	c.State = tether.StatePaused
+	mustCreate(t, s, c)
+	got, err := s.CallTarget(ctx(t), c.ID)
+	if err != nil {
+		t.Fatalf("CallTarget: %v", err)
+	}
+	if got.ConnectionID != c.ID || got.IntegrationName != "acme_wms" || got.State != tether.StatePaused ||
+		got.Credentials.KeyID != sealed.KeyID || string(got.Credentials.Ciphertext) != string(sealed.Ciphertext) {
+		t.Errorf("CallTarget = %+v", got)
+	}
+	if _, err := s.CallTarget(ctx(t), "conn_missing"); !tether.IsNotFound(err) {
+		t.Errorf("CallTarget(missing): %v, want not found", err)
 	}
 }

@@ -72,6 +72,24 @@ func (s *Store) Credentials(ctx context.Context, connectionID string) (tether.Se
 	return sc, nil
 }
 
+// CallTarget reads a connection's integration, state and sealed credentials
+// with one query: the proxy's hot path.
+func (s *Store) CallTarget(ctx context.Context, connectionID string) (*tether.CallTarget, error) {
+	t := tether.CallTarget{ConnectionID: connectionID}
+	var state string
+	err := s.queryRowHot(ctx, `SELECT c.integration_name, c.state, k.key_id, k.ciphertext
+		FROM connections c JOIN credentials k ON k.connection_id = c.id WHERE c.id = $1`, connectionID).
+		Scan(&t.IntegrationName, &state, &t.Credentials.KeyID, &t.Credentials.Ciphertext)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tether.Errorf(tether.ENOTFOUND, "no connection %q", connectionID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read call target: %w", err)
+	}
+	t.State = tether.ConnectionState(state)
+	return &t, nil
+}
+
 // Connection returns one connection with its errors and resource states.
 func (s *Store) Connection(ctx context.Context, id string) (*tether.Connection, error) {
 	return s.loadConnection(ctx, s.read, id, "")

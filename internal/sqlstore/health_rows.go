@@ -24,6 +24,13 @@ func updateHealthColumns(ctx context.Context, tx *sql.Tx, cs []*tether.Connectio
 	if len(cs) == 0 {
 		return nil
 	}
+	// Pad the list to a power of two by repeating its last connection (the
+	// same values twice update the row the same way), so there are a handful
+	// of statement texts, not one per chunk size, for drivers that prepare
+	// and cache each text (pgx does, per pooled connection).
+	for len(cs)&(len(cs)-1) != 0 {
+		cs = append(cs, cs[len(cs)-1])
+	}
 	var rows []string
 	args := make([]any, 0, len(cs)*8)
 	for _, c := range cs {

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	tether "github.com/tetherhq/tether"
 )
@@ -51,6 +52,27 @@ type Store struct {
 	dialect Dialect
 	// migrated reports whether every migration is applied (for readiness).
 	migrated func(context.Context) error
+	// hot holds the read statements of the request path, prepared once:
+	// SQLite would otherwise parse them again on every request.
+	hot sync.Map // query text → *sql.Stmt
+}
+
+// queryRowHot runs a read that every request makes through a prepared
+// statement (prepared on first use, then per pooled connection by
+// database/sql).
+func (s *Store) queryRowHot(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt, ok := s.hot.Load(query); ok {
+		return stmt.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	stmt, err := s.read.PrepareContext(ctx, query)
+	if err != nil {
+		return s.read.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	if prev, loaded := s.hot.LoadOrStore(query, stmt); loaded {
+		_ = stmt.Close()
+		stmt = prev.(*sql.Stmt)
+	}
+	return stmt.QueryRowContext(ctx, args...)
 }
 
 var _ tether.Store = (*Store)(nil)
@@ -74,6 +96,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.hot.Range(func(_, stmt any) bool {
+		_ = stmt.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
