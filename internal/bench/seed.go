@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	tether "github.com/tetherhq/tether"
+	"github.com/tetherhq/tether/internal/sqlstore"
 )
 
 // progressEvery is how many connections pass between progress reports.
@@ -118,10 +119,10 @@ func insertBatch(ctx context.Context, db *sql.DB, batch []Fixture) error {
 		rows[connectionsTable] = append(rows[connectionsTable], row)
 		rows[credentialsTable] = append(rows[credentialsTable], []any{c.ID, fx.Credentials.KeyID, fx.Credentials.Ciphertext, now})
 		for _, e := range c.Errors {
-			rows[errorsTable] = append(rows[errorsTable], errorRow(c.ID, e))
+			rows[errorsTable] = append(rows[errorsTable], sqlstore.ErrorRow(c.ID, e))
 		}
 		for _, r := range c.Resources {
-			rows[resourcesTable] = append(rows[resourcesTable], resourceRow(c.ID, r))
+			rows[resourcesTable] = append(rows[resourcesTable], sqlstore.ResourceRow(c.ID, r))
 		}
 		e := fx.Event
 		rows[eventsTable] = append(rows[eventsTable], []any{e.ID, e.Type, e.ConnectionID, e.CreatedAt.Millis(), []byte(e.Data)})
@@ -177,34 +178,6 @@ func connectionRow(c *tether.Connection) ([]any, error) {
 	return []any{c.ID, c.IntegrationName, c.CustomerID, c.DisplayName, string(c.State), string(c.Status),
 		nullMillis(c.LastHealthyAt), nullMillis(c.LastUnhealthyAt),
 		c.CreatedAt.Millis(), c.UpdatedAt.Millis(), c.InstalledAt.Millis(), metadata, c.AccountID}, nil
-}
-
-func errorRow(connectionID string, e tether.ConnectionError) []any {
-	resource := "" // the store's "no resource"
-	if e.Resource != nil {
-		resource = *e.Resource
-	}
-	var httpStatus sql.NullInt64
-	if e.HTTPStatus != nil {
-		httpStatus = sql.NullInt64{Int64: int64(*e.HTTPStatus), Valid: true}
-	}
-	return []any{e.ID, connectionID, e.Type, resource, e.Message, e.Blocking, e.Resolution, httpStatus,
-		e.FirstSeenAt.Millis(), e.LastSeenAt.Millis(), e.Occurrences}
-}
-
-func resourceRow(connectionID string, r tether.ResourceState) []any {
-	var syncStatus, lastError sql.NullString
-	var lastSynced sql.NullInt64
-	var records int64
-	if r.Sync != nil {
-		syncStatus = sql.NullString{String: r.Sync.Status, Valid: true}
-		lastSynced = nullMillis(r.Sync.LastSyncedAt)
-		records = r.Sync.Records
-		if r.Sync.LastError != nil {
-			lastError = sql.NullString{String: *r.Sync.LastError, Valid: true}
-		}
-	}
-	return []any{connectionID, r.Name, r.Access, syncStatus, lastSynced, records, lastError}
 }
 
 func nullMillis(t *tether.Time) sql.NullInt64 {

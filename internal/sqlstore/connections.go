@@ -392,7 +392,9 @@ func saveChildren(ctx context.Context, tx *sql.Tx, connectionID string, before, 
 	return nil
 }
 
-func upsertError(ctx context.Context, tx *sql.Tx, connectionID string, e tether.ConnectionError) error {
+// ErrorRow is the connection_errors row of e, in errorColumns order (also
+// used by the benchmark's bulk seeding, so both write the same rows).
+func ErrorRow(connectionID string, e tether.ConnectionError) []any {
 	resource := ""
 	if e.Resource != nil {
 		resource = *e.Resource
@@ -401,20 +403,12 @@ func upsertError(ctx context.Context, tx *sql.Tx, connectionID string, e tether.
 	if e.HTTPStatus != nil {
 		httpStatus = sql.NullInt64{Int64: int64(*e.HTTPStatus), Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO connection_errors (`+errorColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (id) DO UPDATE SET message = excluded.message, blocking = excluded.blocking,
-			resolution = excluded.resolution, http_status = excluded.http_status,
-			last_seen_at = excluded.last_seen_at, occurrences = excluded.occurrences`,
-		e.ID, connectionID, e.Type, resource, e.Message, e.Blocking, e.Resolution, httpStatus,
-		e.FirstSeenAt.Millis(), e.LastSeenAt.Millis(), e.Occurrences)
-	if err != nil {
-		return fmt.Errorf("save connection error: %w", err)
-	}
-	return nil
+	return []any{e.ID, connectionID, e.Type, resource, e.Message, e.Blocking, e.Resolution, httpStatus,
+		e.FirstSeenAt.Millis(), e.LastSeenAt.Millis(), e.Occurrences}
 }
 
-func upsertResource(ctx context.Context, tx *sql.Tx, connectionID string, r tether.ResourceState) error {
+// ResourceRow is the resource_states row of r, in resourceColumns order.
+func ResourceRow(connectionID string, r tether.ResourceState) []any {
 	var syncStatus, lastError sql.NullString
 	var lastSynced sql.NullInt64
 	var records int64
@@ -426,11 +420,28 @@ func upsertResource(ctx context.Context, tx *sql.Tx, connectionID string, r teth
 			lastError = sql.NullString{String: *r.Sync.LastError, Valid: true}
 		}
 	}
+	return []any{connectionID, r.Name, r.Access, syncStatus, lastSynced, records, lastError}
+}
+
+func upsertError(ctx context.Context, tx *sql.Tx, connectionID string, e tether.ConnectionError) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO connection_errors (`+errorColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (id) DO UPDATE SET message = excluded.message, blocking = excluded.blocking,
+			resolution = excluded.resolution, http_status = excluded.http_status,
+			last_seen_at = excluded.last_seen_at, occurrences = excluded.occurrences`,
+		ErrorRow(connectionID, e)...)
+	if err != nil {
+		return fmt.Errorf("save connection error: %w", err)
+	}
+	return nil
+}
+
+func upsertResource(ctx context.Context, tx *sql.Tx, connectionID string, r tether.ResourceState) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO resource_states (`+resourceColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (connection_id, name) DO UPDATE SET access = excluded.access, sync_status = excluded.sync_status,
 			last_synced_at = excluded.last_synced_at, records = excluded.records, last_error = excluded.last_error`,
-		connectionID, r.Name, r.Access, syncStatus, lastSynced, records, lastError)
+		ResourceRow(connectionID, r)...)
 	if err != nil {
 		return fmt.Errorf("save resource state: %w", err)
 	}
