@@ -74,7 +74,10 @@ func (m jsonByDefault) HandleFunc(pattern string, handler func(http.ResponseWrit
 // millisecond precision.
 type timeSchema string
 
-type handlers struct{ Deps }
+type handlers struct {
+	Deps
+	keys keyCache
+}
 
 // public marks operations that need no API key.
 var public = []map[string][]string{}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -51,7 +53,11 @@ func (h *handlers) checkKey(ctx context.Context, authorization string) (int, str
 	if !ok {
 		return http.StatusUnauthorized, "missing API key: send Authorization: Bearer <api key>"
 	}
-	_, err := h.Store.APIKeyByHash(ctx, tether.HashAPIKey(secret))
+	hash := tether.HashAPIKey(secret)
+	if h.keys.valid(hash) {
+		return 0, ""
+	}
+	_, err := h.Store.APIKeyByHash(ctx, hash)
 	if tether.IsNotFound(err) {
 		return http.StatusUnauthorized, "invalid or revoked API key"
 	}
@@ -59,7 +65,36 @@ func (h *handlers) checkKey(ctx context.Context, authorization string) (int, str
 		h.Log.ErrorContext(ctx, "look up api key", "error", err)
 		return http.StatusInternalServerError, "internal error"
 	}
+	h.keys.remember(hash)
 	return 0, ""
+}
+
+// keyCacheTTL is how long a valid key is taken on trust: a busy client
+// costs one lookup a second instead of one per request, and a revoked key
+// stops working within a second (on every instance, as each asks the
+// database again by then).
+const keyCacheTTL = time.Second
+
+// keyCache remembers the hashes of recently valid API keys. Only hashes:
+// it holds no secret.
+type keyCache struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (c *keyCache) valid(hash []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Before(c.until[string(hash)])
+}
+
+func (c *keyCache) remember(hash []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.until == nil || len(c.until) > 10000 { // bounded: start afresh
+		c.until = map[string]time.Time{}
+	}
+	c.until[string(hash)] = time.Now().Add(keyCacheTTL)
 }
 
 func isPublic(op *huma.Operation) bool {
