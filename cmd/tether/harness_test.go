@@ -61,7 +61,7 @@ func newTestEnv(t *testing.T, postgresURL string, opts ...func(*Config)) *testEn
 	for _, o := range opts {
 		o(cfg)
 	}
-	var logTo io.Writer = io.Discard
+	logTo := io.Discard
 	if os.Getenv("TETHER_TEST_LOG") != "" { // the app's log, to debug a failing test
 		logTo = os.Stderr
 	}

@@ -11,11 +11,11 @@ import (
 	tether "github.com/tetherhq/tether"
 )
 
-// The health engine changes a connection's row in these columns only. When
+// The health engine changes a connection's row in the health columns only
+// (status, last_healthy_at, last_unhealthy_at, updated_at, transient_*). When
 // a batch of calls changes nothing else (the common case: a success moves
 // last_healthy_at), the rows of a whole chunk of connections are written with
 // one UPDATE instead of one per connection.
-const healthColumns = `status, last_healthy_at, last_unhealthy_at, updated_at, transient_count, transient_since, transient_resource`
 
 // updateHealthColumns writes the health columns of every connection in cs
 // with one statement: WITH v AS (VALUES ...) UPDATE ... FROM v, which both
