@@ -1,7 +1,6 @@
 package connections
 
 import (
-	"encoding/json"
 	"fmt"
 
 	tether "github.com/tetherhq/tether"
@@ -17,10 +16,4 @@ func providerReason(def *tether.ProviderDefinition, res *outbound.VerifyResult, 
 		msg += ": " + outbound.RedactText(reason, creds, def)
 	}
 	return msg
-}
-
-// snapshot is the JSON of a connection, to tell whether a change changed it.
-func snapshot(c *tether.Connection) string {
-	b, _ := json.Marshal(c)
-	return string(b)
 }

@@ -5,6 +5,7 @@ package connections
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -238,6 +239,12 @@ func (s *Service) change(ctx context.Context, id string, fn func(*tether.Connect
 	}
 	s.present(c)
 	return c, nil
+}
+
+// snapshot is the JSON of a connection, to tell whether a change changed it.
+func snapshot(c *tether.Connection) string {
+	b, _ := json.Marshal(c)
+	return string(b)
 }
 
 // Delete deletes the connection and everything Tether keeps of it.

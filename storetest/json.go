@@ -5,8 +5,6 @@ import (
 	"testing"
 )
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // assertSameJSON compares by JSON form, which is what the API shows.
 func assertSameJSON(t *testing.T, what string, got, want any) {
 	t.Helper()

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -388,7 +389,7 @@ func testEventFeed(t *testing.T, s tether.Store) {
 		t.Errorf("events out of order: %+v", all)
 	}
 	var data tether.Connection
-	if err := jsonUnmarshal(all[0].Data, &data); err != nil || data.ID != a.ID {
+	if err := json.Unmarshal(all[0].Data, &data); err != nil || data.ID != a.ID {
 		t.Errorf("event data = %s (%v), want the connection", all[0].Data, err)
 	}
 	after, _, _ := s.Events(ctx(t), tether.EventFilter{After: all[0].ID, Limit: 10})

@@ -352,3 +352,15 @@ func TestNoPlaintextSecretInTheDatabase(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownMembersAreRejected(t *testing.T) {
+	e := newTestEnv(t, "")
+	res := e.do("POST", "/v1/connections", map[string]any{
+		"integration_name": "acme_wms", "customer_id": "cust-1", "colour": "blue",
+		"credentials": map[string]string{"server": e.sbURL, "api_key": e.sandbox.CreateKey("")},
+	})
+	expectStatus(t, res, http.StatusUnprocessableEntity)
+	if !strings.Contains(string(res.Body), "colour") {
+		t.Errorf("problem does not name the unknown member: %s", res.Body)
+	}
+}
