@@ -90,8 +90,8 @@ func (a *applier) apply(s Signal) {
 }
 
 // success closes what it proves wrong. Signals can arrive late (a reported
-// call, a batch flushed after a probe's), so a success closes only errors it
-// is not older than: a stale success never hides a newer failure.
+// call, a batch flushed after a probe's), so a success closes only errors
+// last seen before it: a stale success never hides a newer failure.
 func (a *applier) success(s Signal) {
 	a.markHealthy(s.At)
 	if a.c.Transient.Since == nil || !a.c.Transient.Since.After(s.At.Time) {
@@ -230,13 +230,15 @@ func (a *applier) repeat(e *tether.ConnectionError, s Signal) {
 	}
 }
 
-// closeErrors removes the errors that match and were last seen no later than
-// at, each with a connection-error.deleted event.
+// closeErrors removes the errors that match and were last seen before at,
+// each with a connection-error.deleted event. A success in the same
+// millisecond as the failure cannot be ordered against it, so it keeps the
+// error: the next success closes it.
 func (a *applier) closeErrors(at tether.Time, match func(*tether.ConnectionError) bool) {
 	kept := a.c.Errors[:0]
 	for i := range a.c.Errors {
 		e := a.c.Errors[i]
-		if match(&e) && !e.LastSeenAt.After(at.Time) {
+		if match(&e) && at.After(e.LastSeenAt.Time) {
 			a.changed = true
 			a.emit(tether.EventConnectionErrorDeleted, errorData(a.c.ID, e))
 			continue

@@ -272,6 +272,10 @@ func TestStaleSuccessDoesNotCloseANewerError(t *testing.T) {
 	if c.Status != tether.StatusUnhealthy || len(c.Errors) != 1 || len(r.Events) != 0 {
 		t.Fatalf("a stale verification closed the error: %s %+v %v", c.Status, c.Errors, eventTypes(r))
 	}
+	r = Apply(wms, c, []Signal{{Kind: tether.SignalSuccess, Verification: true, At: at(5)}}, DefaultPolicy)
+	if len(c.Errors) != 1 || len(r.Events) != 0 {
+		t.Fatalf("a verification in the same millisecond as the failure closed it: %+v", c.Errors)
+	}
 	Apply(wms, c, []Signal{{Kind: tether.SignalPermissionFailure, Resource: "returns", Probe: true, At: at(6)}}, DefaultPolicy)
 	Apply(wms, c, []Signal{{Kind: tether.SignalSuccess, Resource: "returns", At: at(5)}}, DefaultPolicy)
 	if len(c.Errors) != 2 || c.Resources[1].Access != tether.AccessDenied {
