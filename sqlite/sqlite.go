@@ -54,7 +54,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	write, err := sql.Open("sqlite", dsn(path, false))
+	write, err := sql.Open("sqlite", dsn(path, roleWriter))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn(path, true))
+	read, err := sql.Open("sqlite", dsn(path, roleReader))
 	if err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -77,23 +77,44 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	return sqlstore.New(write, read, dialect, migrator.Current), nil
+	checkpoints, err := startCheckpointer(path, checkpointInterval)
+	if err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, err
+	}
+	store := sqlstore.New(write, read, dialect, migrator.Current)
+	store.CloseWith(checkpoints.Close)
+	return store, nil
 }
 
-// dsn builds the connection string. Writers take the write lock when their
+// role is what a connection is opened for.
+type role int
+
+const (
+	roleWriter role = iota
+	roleReader
+	roleCheckpointer
+)
+
+// dsn builds the connection string. The writer takes the write lock when its
 // transaction begins (_txlock=immediate), so a transaction never fails halfway
-// on a lock upgrade; readers are query-only.
-func dsn(path string, readOnly bool) string {
+// on a lock upgrade, and leaves checkpoints to the checkpointer (checkpoint.go);
+// readers are query-only.
+func dsn(path string, r role) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "cache_size(-4000)") // per connection; the OS page cache holds the rest (docs/performance.md)
-	if readOnly {
-		q.Add("_pragma", "query_only(ON)")
-	} else {
+	switch r {
+	case roleWriter:
 		q.Set("_txlock", "immediate")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
+	case roleReader:
+		q.Add("_pragma", "query_only(ON)")
+	case roleCheckpointer:
 	}
 	return "file:" + path + "?" + q.Encode()
 }

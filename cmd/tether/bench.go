@@ -636,7 +636,8 @@ type benchReportsCmd struct {
 	Store         string `default:"sqlite" enum:"sqlite,postgres" help:"Database to measure: sqlite or postgres."`
 	DatabaseURL   string `env:"TETHER_TEST_POSTGRES_URL" help:"PostgreSQL server on which a throwaway database is created, then dropped (--store postgres)."`
 	Connections   int    `default:"1000" help:"Connections created through the API; the reported calls are spread over them."`
-	BatchSize     int    `default:"1000" help:"Calls per POST /v1/calls, and per Store.RecordCalls in the baseline."`
+	BatchSize     int    `default:"1000" help:"Calls per POST /v1/calls."`
+	WriteBatch    int    `default:"5000" help:"Calls per Store.RecordCalls in the baseline (the call log's largest batch)."`
 	Clients       int    `default:"4" help:"Clients posting batches at once."`
 	Calls         int    `default:"300000" help:"Calls reported over HTTP per round."`
 	BaselineCalls int    `default:"100000" help:"Calls written straight to the store per round."`
@@ -648,8 +649,8 @@ type benchReportsCmd struct {
 
 // Run runs the benchmark and prints its report.
 func (b *benchReportsCmd) Run(ctx context.Context) error {
-	if b.Connections < 1 || b.BatchSize < 1 || b.Clients < 1 || b.Calls < 1 || b.Rounds < 1 {
-		return errors.New("--connections, --batch-size, --clients, --calls and --rounds must be at least 1")
+	if b.Connections < 1 || b.BatchSize < 1 || b.WriteBatch < 1 || b.Clients < 1 || b.Calls < 1 || b.Rounds < 1 {
+		return errors.New("--connections, --batch-size, --write-batch, --clients, --calls and --rounds must be at least 1")
 	}
 	var report bytes.Buffer
 	if err := b.run(ctx, &report); err != nil {
@@ -671,7 +672,7 @@ func (b *benchReportsCmd) run(ctx context.Context, w io.Writer) error {
 	}
 	goal := map[string]float64{"sqlite": bench.GoalReportsSQLite, "postgres": bench.GoalReportsPostgres}[b.Store]
 	opts := bench.ReportsOptions{
-		Connections: b.Connections, BatchSize: b.BatchSize, Clients: b.Clients,
+		Connections: b.Connections, BatchSize: b.BatchSize, WriteBatch: b.WriteBatch, Clients: b.Clients,
 		Calls: b.Calls, BaselineCalls: b.BaselineCalls, Rounds: b.Rounds, Goal: goal,
 		DatabaseProcess: databaseProcess(b.Store), Seed: b.Seed, Progress: os.Stderr,
 	}

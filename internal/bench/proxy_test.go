@@ -146,7 +146,7 @@ func TestReportsBenchmarkCountsCommittedCalls(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store *sqlstore.Store) {
 		tt := startTether(t, store)
 		rep, err := RunReports(context.Background(), tt.Tether, tt.store, tt.def, ReportsOptions{
-			Connections: 20, BatchSize: 50, Clients: 2, Calls: 420, BaselineCalls: 120, Rounds: 2, Goal: 1, Seed: 1,
+			Connections: 20, BatchSize: 50, WriteBatch: 60, Clients: 2, Calls: 420, BaselineCalls: 120, Rounds: 2, Goal: 1, Seed: 1,
 			clock: func() time.Time { return time.Now().Add(time.Minute) },
 		})
 		if err != nil {

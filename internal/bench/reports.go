@@ -31,10 +31,13 @@ type ReportsOptions struct {
 	// Connections are created through the API, against the upstream; the
 	// reported calls are spread evenly over them.
 	Connections int
-	// BatchSize is how many calls one POST /v1/calls reports, and how many
-	// the baseline hands Store.RecordCalls at once (1,000, the most the API
-	// takes).
+	// BatchSize is how many calls one POST /v1/calls reports (1,000, the
+	// most the API takes).
 	BatchSize int
+	// WriteBatch is how many calls the baseline hands Store.RecordCalls at
+	// once: calllog.DefaultMaxBatch, the batches the call log's writer takes
+	// when calls queue faster than they commit.
+	WriteBatch int
 	// Clients post batches at once, each on a keep-alive connection.
 	Clients int
 	// Calls are reported over HTTP in each round; BaselineCalls are written
@@ -100,7 +103,7 @@ func RunReports(ctx context.Context, t Tether, store tether.CallStore, def *teth
 	if progress == nil {
 		progress = io.Discard
 	}
-	if opts.BatchSize < 1 || opts.Clients < 1 || opts.Rounds < 1 || opts.Connections < 1 {
+	if opts.BatchSize < 1 || opts.WriteBatch < 1 || opts.Clients < 1 || opts.Rounds < 1 || opts.Connections < 1 {
 		return nil, errors.New("reports: batch size, clients, rounds and connections must be at least 1")
 	}
 	if opts.clock == nil {
@@ -137,11 +140,11 @@ func RunReports(ctx context.Context, t Tether, store tether.CallStore, def *teth
 
 	for round := range opts.Rounds {
 		var r ReportsRound
-		r.BaselineCalls, r.BaselineTook, err = baseline(ctx, store, def, gen, opts.BaselineCalls, opts.BatchSize, opts.clock, noopApply)
+		r.BaselineCalls, r.BaselineTook, err = baseline(ctx, store, def, gen, opts.BaselineCalls, opts.WriteBatch, opts.clock, noopApply)
 		if err != nil {
 			return nil, err
 		}
-		if _, r.InsertOnlyTook, err = baseline(ctx, store, def, gen, opts.BaselineCalls, opts.BatchSize, opts.clock, nil); err != nil {
+		if _, r.InsertOnlyTook, err = baseline(ctx, store, def, gen, opts.BaselineCalls, opts.WriteBatch, opts.clock, nil); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(progress, "round %d: the store wrote %d calls with a no-op apply at %.0f/s, and %d with none at %.0f/s\n", round+1,
@@ -474,8 +477,8 @@ func (r *ReportsReport) Write(w io.Writer) {
 	o := r.Options
 	fmt.Fprintf(w, "- Setup: %d connections created through `POST /v1/connections` in %s; calls spread evenly over them: %s\n",
 		r.Connections, r.Created.Round(time.Millisecond), r.Mix)
-	fmt.Fprintf(w, "- Load: %d rounds, each the baselines (%d calls each, straight to the store, one batch after the other like the call log's single writer) then %d calls over HTTP: %d clients posting batches of %d (%s bodies, generated as they go), each phase timed until the call log has committed every call\n\n",
-		o.Rounds, o.BaselineCalls, o.Calls, o.Clients, o.BatchSize, byteSize(int64(r.BodySize)))
+	fmt.Fprintf(w, "- Load: %d rounds, each the baselines (%d calls each, straight to the store in batches of %d, one after the other like the call log's single writer) then %d calls over HTTP: %d clients posting batches of %d (%s bodies, generated as they go), each phase timed until the call log has committed every call\n\n",
+		o.Rounds, o.BaselineCalls, o.WriteBatch, o.Calls, o.Clients, o.BatchSize, byteSize(int64(r.BodySize)))
 	fmt.Fprintln(w, "| round | baseline: `Store.RecordCalls`, nil apply (insert only) | baseline: `Store.RecordCalls`, no-op apply | `POST /v1/calls`, until committed | accepted (last 202) | POST p50 | POST p99 | peak Go heap in use | peak live heap | peak RSS | CPU during the HTTP phase, in cores |")
 	fmt.Fprintln(w, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 	for i, round := range r.Rounds {

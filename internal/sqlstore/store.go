@@ -55,7 +55,13 @@ type Store struct {
 	// hot holds the read statements of the request path, prepared once:
 	// SQLite would otherwise parse them again on every request.
 	hot sync.Map // query text → *sql.Stmt
+	// closers stop the dialect's background work before the pools close.
+	closers []func() error
 }
+
+// CloseWith makes Close call fn first: the dialect's background work on the
+// database (SQLite's checkpointer) stops before the pools close.
+func (s *Store) CloseWith(fn func() error) { s.closers = append(s.closers, fn) }
 
 // queryRowHot runs a read that every request makes through a prepared
 // statement (prepared on first use, then per pooled connection by
@@ -94,13 +100,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close stops the dialect's background work and closes both pools.
 func (s *Store) Close() error {
+	var err error
+	for _, closeFn := range s.closers {
+		err = errors.Join(err, closeFn())
+	}
 	s.hot.Range(func(_, stmt any) bool {
 		_ = stmt.(*sql.Stmt).Close()
 		return true
 	})
-	err := s.write.Close()
+	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
