@@ -142,8 +142,8 @@ func TestPartialBatchIsWrittenAfterMaxDelay(t *testing.T) {
 func TestMaxDelayIsCapped(t *testing.T) {
 	b := New(newBatchRecorder().store(), noApply, Options{MaxDelay: time.Minute})
 	defer closeBatcher(t, b)
-	if b.opts.MaxDelay != MaxDelayLimit {
-		t.Errorf("MaxDelay = %v, want it capped at %v", b.opts.MaxDelay, MaxDelayLimit)
+	if b.writers[0].opts.MaxDelay != MaxDelayLimit {
+		t.Errorf("MaxDelay = %v, want it capped at %v", b.writers[0].opts.MaxDelay, MaxDelayLimit)
 	}
 }
 
@@ -332,10 +332,12 @@ func TestCloseGivesUpWhenItsContextEnds(t *testing.T) {
 	if err := <-closed; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Close = %v, want context.Canceled", err)
 	}
-	select {
-	case <-b.stopped:
-	default:
-		t.Fatal("the writer still runs after Close returned")
+	for _, w := range b.writers {
+		select {
+		case <-w.stopped:
+		default:
+			t.Fatal("a writer still runs after Close returned")
+		}
 	}
 }
 

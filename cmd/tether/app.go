@@ -67,7 +67,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 	client := outbound.New(outbound.Config{AllowPrivateNetworks: cfg.AllowPrivateNetworks, UserAgent: "Tether/" + version})
 	policy := health.Policy{SystemErrorAfter: cfg.SystemErrorAfter, SystemErrorSpan: time.Duration(cfg.SystemErrorSpan)}
 	mon := monitor.New(store, cat, probe.New(store, cat, v, client, os.Getenv), monitor.Options{Policy: policy}, log)
-	calls := calllog.New(store, mon.Apply, calllog.Options{Log: log})
+	calls := calllog.New(store, mon.Apply, calllog.Options{Writers: cfg.CallLogWriters, Log: log})
 	mon.Start(calls)
 	return &app{
 		cfg: cfg, log: log, store: store, catalog: cat, vault: v, client: client,

@@ -27,6 +27,7 @@ type Config struct {
 	ProvidersDir         string   `env:"TETHER_PROVIDERS_DIR" help:"Extra provider definitions (*.yaml)."`
 	AllowPrivateNetworks bool     `env:"TETHER_ALLOW_PRIVATE_NETWORKS" help:"Let provider calls and webhooks reach loopback and private addresses."`
 	CallLogRetention     Duration `env:"TETHER_CALL_LOG_RETENTION" default:"60d" help:"How long call logs are kept."`
+	CallLogWriters       int      `env:"TETHER_CALL_LOG_WRITERS" help:"Call-log batches written at once (default 1 with SQLite, which has one writer; 2 with PostgreSQL)."`
 	ProbeInterval        Duration `env:"TETHER_PROBE_INTERVAL" default:"10m" help:"How often each active connection is probed."`
 	SyncInterval         Duration `env:"TETHER_SYNC_INTERVAL" default:"1h" help:"How often each resource with a sync block is synced."`
 	SMTPURL              Secret   `env:"TETHER_SMTP_URL" help:"smtp://[user:pass@]host:port or smtps://..."`
@@ -105,6 +106,16 @@ func (c *Config) validate() error {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.SystemErrorAfter < 1 {
 		return fmt.Errorf("TETHER_SYSTEM_ERROR_AFTER must be at least 1")
+	}
+	switch {
+	case c.CallLogWriters < 0:
+		return fmt.Errorf("TETHER_CALL_LOG_WRITERS must be at least 1")
+	case c.CallLogWriters == 0 && c.databaseKind() == "postgres":
+		// Two batches in flight keep both Tether and PostgreSQL busy where
+		// one leaves each waiting for the other (docs/performance.md).
+		c.CallLogWriters = 2
+	case c.CallLogWriters == 0:
+		c.CallLogWriters = 1
 	}
 	for name, d := range map[string]Duration{
 		"TETHER_PROBE_INTERVAL": c.ProbeInterval, "TETHER_SYNC_INTERVAL": c.SyncInterval,

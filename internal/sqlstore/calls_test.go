@@ -34,7 +34,7 @@ func openPostgres(tb testing.TB) *sqlstore.Store {
 }
 
 // BenchmarkRecordCalls measures the call log's hot path: batches of 1,000
-// calls spread over 1, 100 or 1,000 connections, each of which apply
+// or 5,000 (the batcher's largest) calls spread over 1, 100 or 1,000 connections, each of which apply
 // touches (as the health engine does on a success: it moves
 // last_healthy_at), so every connection of a batch is locked, loaded and
 // written back. The baseline beside them writes one call per transaction,
@@ -49,10 +49,12 @@ func BenchmarkRecordCalls(b *testing.B) {
 		b.Run(db.name+"/baseline-one-call-per-transaction", func(b *testing.B) {
 			benchmarkRecordCalls(b, db.open(b), 1, 1)
 		})
-		for _, connections := range []int{1, 100, 1000} {
-			b.Run(fmt.Sprintf("%s/batch=1000/connections=%d", db.name, connections), func(b *testing.B) {
-				benchmarkRecordCalls(b, db.open(b), connections, 1000)
-			})
+		for _, batch := range []int{1000, 5000} {
+			for _, connections := range []int{1, 100, 1000} {
+				b.Run(fmt.Sprintf("%s/batch=%d/connections=%d", db.name, batch, connections), func(b *testing.B) {
+					benchmarkRecordCalls(b, db.open(b), connections, batch)
+				})
+			}
 		}
 	}
 }
