@@ -35,6 +35,32 @@ func TestPostgresRequiresAMasterKey(t *testing.T) {
 	}
 }
 
+func TestCallLogWritersDependOnTheDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		url     Secret
+		set     int
+		want    int
+		wantErr bool
+	}{
+		{url: "", want: 1},
+		{url: "postgres://postgres@127.0.0.1:5432/test", want: 2},
+		{url: "postgres://postgres@127.0.0.1:5432/test", set: 4, want: 4},
+		{url: "", set: -1, wantErr: true},
+	} {
+		cfg := baseConfig(t)
+		cfg.DatabaseURL, cfg.MasterKey, cfg.CallLogWriters = tc.url, "k", tc.set
+		err := cfg.validate()
+		switch {
+		case tc.wantErr && (err == nil || !strings.Contains(err.Error(), "TETHER_CALL_LOG_WRITERS")):
+			t.Errorf("%q with %d writers: %v, want an error about TETHER_CALL_LOG_WRITERS", tc.url, tc.set, err)
+		case !tc.wantErr && err != nil:
+			t.Errorf("%q with %d writers: %v", tc.url, tc.set, err)
+		case !tc.wantErr && cfg.CallLogWriters != tc.want:
+			t.Errorf("%q with %d writers: %d, want %d", tc.url, tc.set, cfg.CallLogWriters, tc.want)
+		}
+	}
+}
+
 func TestSQLiteGeneratesAMasterKeyOnce(t *testing.T) {
 	cfg := baseConfig(t)
 	a, err := openApp(context.Background(), cfg, quietLog())
