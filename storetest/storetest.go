@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"DeletePurgesEverything", testDeletePurgesEverything},
 		{"ReplaceCredentials", testReplaceCredentials},
 		{"CallTarget", testCallTarget},
+		{"CallTargetSeesWrites", testCallTargetSeesWrites},
 		{"EventFeed", testEventFeed},
 		{"APIKeys", testAPIKeys},
 		{"FirstAPIKeyOnce", testFirstAPIKeyOnce},
@@ -516,5 +517,56 @@ func testCallTarget(t *testing.T, s tether.Store) {
 	}
 	if _, err := s.CallTarget(ctx(t), "conn_missing"); !tether.IsNotFound(err) {
 		t.Errorf("CallTarget(missing): %v, want not found", err)
+	}
+}
+
+// A store may keep call targets for a moment, but its own writes show at
+// once: the proxy must stop at a pause and use new credentials from the
+// next request on.
+func testCallTargetSeesWrites(t *testing.T, s tether.Store) {
+	c := newConnection("acme_wms", "cust-1")
+	mustCreate(t, s, c)
+	target := func() *tether.CallTarget {
+		t.Helper()
+		got, err := s.CallTarget(ctx(t), c.ID)
+		if err != nil {
+			t.Fatalf("CallTarget: %v", err)
+		}
+		return got
+	}
+	if got := target(); got.State != tether.StateActive {
+		t.Fatalf("state %s, want active", got.State)
+	}
+	if _, err := s.UpdateConnection(ctx(t), c.ID, func(c *tether.Connection) ([]tether.Event, error) {
+		c.State = tether.StatePaused
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); got.State != tether.StatePaused {
+		t.Errorf("state %s right after a pause, want paused", got.State)
+	}
+	fresh := tether.SealedCredentials{KeyID: sealed.KeyID, Ciphertext: []byte("new sealed bytes")}
+	if _, err := s.ReplaceCredentials(ctx(t), c.ID, fresh, func(*tether.Connection) ([]tether.Event, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); string(got.Credentials.Ciphertext) != "new sealed bytes" {
+		t.Errorf("credentials %q right after they were replaced, want the new ones", got.Credentials.Ciphertext)
+	}
+	resume := func(c *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
+		c.State = tether.StateActive
+		return nil, nil
+	}
+	if err := s.RecordCalls(ctx(t), []*tether.Call{newCall(&c.ID, time.Now())}, resume); err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); got.State != tether.StateActive {
+		t.Errorf("state %s right after a batch of calls resumed it, want active", got.State)
+	}
+	if err := s.DeleteConnection(ctx(t), c.ID, func(*tether.Connection) ([]tether.Event, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CallTarget(ctx(t), c.ID); !tether.IsNotFound(err) {
+		t.Errorf("CallTarget right after a deletion: %v, want not found", err)
 	}
 }

@@ -35,11 +35,13 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	if len(calls) == 0 {
 		return nil
 	}
+	var changed []string // connections whose call target may have changed
+	defer func() { s.targets.invalidate(changed...) }()
 	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
 		if err := s.insertCalls(ctx, conn, tx, calls); err != nil {
 			return err
 		}
-		return s.applyToConnections(ctx, tx, calls, apply)
+		return s.applyToConnections(ctx, tx, calls, apply, &changed)
 	})
 	if err == nil || !s.dialect.IsUniqueViolation(err) {
 		return err
@@ -51,7 +53,7 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 		if err != nil {
 			return err
 		}
-		return s.applyToConnections(ctx, tx, fresh, apply)
+		return s.applyToConnections(ctx, tx, fresh, apply, &changed)
 	})
 }
 
@@ -86,9 +88,10 @@ const connectionsPerLoad = 500
 // the connections are locked and loaded a hundred at a time instead of one
 // by one (a batch of 1,000 calls may touch hundreds), always in id order so
 // that concurrent batches cannot deadlock, and a connection that apply left
-// unchanged is not written back.
+// unchanged is not written back. The ids of connections whose row changed
+// beyond the health columns are appended to changed.
 func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tether.Call,
-	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
+	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error), changed *[]string) error {
 	if apply == nil {
 		return nil
 	}
@@ -108,12 +111,15 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 				continue
 			}
 			after := cloneConnection(before)
-			onlyHealth, err := applyToConnection(ctx, tx, before, after, byConnection[id], apply)
+			change, err := applyToConnection(ctx, tx, before, after, byConnection[id], apply)
 			if err != nil {
 				return err
 			}
-			if onlyHealth {
+			switch change {
+			case healthChanged:
 				healthOnly = append(healthOnly, after)
+			case rowChanged:
+				*changed = append(*changed, id)
 			}
 		}
 		if err := updateHealthColumns(ctx, tx, healthOnly, s.dialect.Placeholder); err != nil {
@@ -140,34 +146,44 @@ func groupByConnection(calls []*tether.Call) ([]string, map[string][]*tether.Cal
 	return ids, byConnection
 }
 
+// rowChange is how apply changed a connection's row.
+type rowChange int
+
+const (
+	rowUnchanged  rowChange = iota
+	healthChanged           // only the columns the health engine owns
+	rowChanged              // other columns too (written at once)
+)
+
 // applyToConnection lets apply change c (a copy of before) and saves the
-// changed errors, resource states and events. It reports whether the row
-// itself changed only in the columns the health engine owns, which the
-// caller then writes for the whole chunk at once (updateHealthColumns); any
-// other change of the row is written here.
+// changed errors, resource states and events. A row that changed only in
+// the columns the health engine owns is left for the caller to write for the
+// whole chunk at once (updateHealthColumns); any other change of the row is
+// written here.
 func applyToConnection(ctx context.Context, tx *sql.Tx, before, c *tether.Connection, calls []*tether.Call,
-	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) (bool, error) {
+	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) (rowChange, error) {
 	events, err := apply(c, calls)
 	if err != nil {
-		return false, err
+		return rowUnchanged, err
 	}
 	if c.ID != before.ID {
-		return false, fmt.Errorf("record calls of connection %s: apply altered its id", before.ID)
+		return rowUnchanged, fmt.Errorf("record calls of connection %s: apply altered its id", before.ID)
 	}
 	if err := saveChildren(ctx, tx, c.ID, before, c); err != nil {
-		return false, err
+		return rowUnchanged, err
 	}
-	onlyHealth := false
+	change := rowUnchanged
 	switch {
 	case sameRow(before, c):
 	case sameRow(withHealthOf(before, c), c):
-		onlyHealth = true
+		change = healthChanged
 	default:
+		change = rowChanged
 		if err := updateConnectionRow(ctx, tx, c); err != nil {
-			return false, err
+			return rowUnchanged, err
 		}
 	}
-	return onlyHealth, appendEvents(ctx, tx, events)
+	return change, appendEvents(ctx, tx, events)
 }
 
 // dropCalls deletes calls just inserted in this transaction.

@@ -72,24 +72,6 @@ func (s *Store) Credentials(ctx context.Context, connectionID string) (tether.Se
 	return sc, nil
 }
 
-// CallTarget reads a connection's integration, state and sealed credentials
-// with one query: the proxy's hot path.
-func (s *Store) CallTarget(ctx context.Context, connectionID string) (*tether.CallTarget, error) {
-	t := tether.CallTarget{ConnectionID: connectionID}
-	var state string
-	err := s.queryRowHot(ctx, `SELECT c.integration_name, c.state, k.key_id, k.ciphertext
-		FROM connections c JOIN credentials k ON k.connection_id = c.id WHERE c.id = $1`, connectionID).
-		Scan(&t.IntegrationName, &state, &t.Credentials.KeyID, &t.Credentials.Ciphertext)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tether.Errorf(tether.ENOTFOUND, "no connection %q", connectionID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read call target: %w", err)
-	}
-	t.State = tether.ConnectionState(state)
-	return &t, nil
-}
-
 // Connection returns one connection with its errors and resource states.
 func (s *Store) Connection(ctx context.Context, id string) (*tether.Connection, error) {
 	return s.loadConnection(ctx, s.read, id, "")
@@ -301,6 +283,7 @@ func (s *Store) ReplaceCredentials(ctx context.Context, id string, creds tether.
 
 func (s *Store) updateConnection(ctx context.Context, id string, creds *tether.SealedCredentials, change func(*tether.Connection) ([]tether.Event, error)) (*tether.Connection, error) {
 	var updated *tether.Connection
+	defer s.targets.invalidate(id) // after the commit: see call_targets.go
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		before, err := s.loadConnection(ctx, tx, id, s.dialect.LockRow)
 		if err != nil {
@@ -460,6 +443,7 @@ var connectionTables = []struct{ table, column string }{
 
 // DeleteConnection deletes the connection and all its data in one transaction.
 func (s *Store) DeleteConnection(ctx context.Context, id string, change func(*tether.Connection) ([]tether.Event, error)) error {
+	defer s.targets.invalidate(id) // after the commit: see call_targets.go
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := s.loadConnection(ctx, tx, id, s.dialect.LockRow)
 		if err != nil {

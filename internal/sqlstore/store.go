@@ -55,6 +55,8 @@ type Store struct {
 	// hot holds the read statements of the request path, prepared once:
 	// SQLite would otherwise parse them again on every request.
 	hot sync.Map // query text → *sql.Stmt
+	// targets are the call targets read lately (call_targets.go).
+	targets targetCache
 	// closers stop the dialect's background work before the pools close.
 	closers []func() error
 }
