@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tetherhq/tether"
 )
@@ -37,7 +38,11 @@ func RedactText(s string, creds tether.Credentials, def *tether.ProviderDefiniti
 type Redactor struct {
 	authHeader string // canonical name of the definition's auth header
 	authQuery  string // name of the definition's auth query parameter
-	secrets    *strings.Replacer
+	// forms are the secret values and their escaped forms, longest first.
+	forms []string
+	// replacer replaces forms; built on the first text that holds one, as
+	// most texts hold none and building it costs more than looking.
+	replacer func() *strings.Replacer
 }
 
 // NewRedactor returns a Redactor for the secrets of creds: the fields def marks
@@ -45,7 +50,8 @@ type Redactor struct {
 // a secret (a token, key, secret or password), in case a definition forgot to
 // mark one.
 func NewRedactor(def *tether.ProviderDefinition, creds tether.Credentials) *Redactor {
-	r := &Redactor{secrets: secretReplacer(secretValues(def, creds))}
+	forms := secretForms(secretValues(def, creds))
+	r := &Redactor{forms: forms, replacer: sync.OnceValue(func() *strings.Replacer { return formReplacer(forms) })}
 	if def != nil && def.Auth.Header != nil {
 		r.authHeader = http.CanonicalHeaderKey(def.Auth.Header.Name)
 	}
@@ -95,10 +101,10 @@ func (r *Redactor) URL(u *url.URL) string {
 // Text returns s with every secret value replaced by Redacted, including
 // their URL-escaped and JSON-escaped forms and the HTTP Basic token.
 func (r *Redactor) Text(s string) string {
-	if r.secrets == nil {
+	if !containsAny(s, r.forms...) {
 		return s
 	}
-	return r.secrets.Replace(s)
+	return r.replacer().Replace(s)
 }
 
 func (r *Redactor) isSecretHeader(name string) bool {
@@ -172,12 +178,9 @@ func secretValues(def *tether.ProviderDefinition, creds tether.Credentials) []st
 	return values
 }
 
-// secretReplacer replaces each value and its escaped forms. Longer strings
-// come first, so a secret that contains another is replaced whole.
-func secretReplacer(values []string) *strings.Replacer {
-	if len(values) == 0 {
-		return nil
-	}
+// secretForms returns each value and its escaped forms, longer strings
+// first, so that a secret that contains another is replaced whole.
+func secretForms(values []string) []string {
 	var forms []string
 	for _, v := range values {
 		forms = append(forms, v, url.QueryEscape(v), url.PathEscape(v), jsonEscape(v),
@@ -186,8 +189,11 @@ func secretReplacer(values []string) *strings.Replacer {
 	slices.SortFunc(forms, func(a, b string) int {
 		return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b))
 	})
-	forms = slices.Compact(forms)
+	return slices.Compact(forms)
+}
 
+// formReplacer replaces each of forms, in their order, with Redacted.
+func formReplacer(forms []string) *strings.Replacer {
 	oldnew := make([]string, 0, 2*len(forms))
 	for _, f := range forms {
 		oldnew = append(oldnew, f, Redacted)
