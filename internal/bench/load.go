@@ -148,7 +148,7 @@ func load(ctx context.Context, client *http.Client, ep Endpoint, first, n, concu
 				if i >= n || ctx.Err() != nil || time.Now().After(deadline) {
 					break
 				}
-				own.record(send(ctx, client, ep, first+i))
+				own.record(send(ctx, client, ep, first+i, time.Time{}))
 			}
 			mu.Lock()
 			total.merge(own)
@@ -191,8 +191,9 @@ func (b *batch) merge(o batch) {
 }
 
 // send makes the i-th request of ep and times it until the whole answer is
-// read, as a client would experience it.
-func send(ctx context.Context, client *http.Client, ep Endpoint, i int) outcome {
+// read, as a client would experience it: from due (the open loop's schedule)
+// or, when due is zero, from now.
+func send(ctx context.Context, client *http.Client, ep Endpoint, i int, due time.Time) outcome {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL(i), nil)
 	if err != nil {
 		return outcome{err: err}
@@ -200,7 +201,10 @@ func send(ctx context.Context, client *http.Client, ep Endpoint, i int) outcome 
 	for name, values := range ep.Header {
 		req.Header[name] = values
 	}
-	start := time.Now()
+	start := due
+	if start.IsZero() {
+		start = time.Now()
+	}
 	res, err := client.Do(req)
 	if err != nil {
 		return outcome{err: err}

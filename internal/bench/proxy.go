@@ -152,7 +152,7 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 	if meter, err = StartCPUMeter(opts.DatabaseProcess); err != nil {
 		return nil, err
 	}
-	rep.AtRate, err = RunAtRate(ctx, NewClient(64), endpoints, RateOptions{
+	rep.AtRate, err = RunAtRate(ctx, NewClient(DefaultRateWorkers), endpoints, RateOptions{
 		Rate: rep.Rate, Duration: opts.RateDuration, Warmup: opts.RateWarmup, Rounds: opts.Rounds,
 	})
 	if err != nil {
@@ -268,8 +268,8 @@ func (r *ProxyReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "\nPeak: closed loop, %d concurrent keep-alive clients; per endpoint %d warm-up requests, then %d measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
 		o.Concurrency, o.Warmup, o.Requests, o.Rounds, r.PeakCPU)
 	WriteLoadTable(w, r.Peak)
-	fmt.Fprintf(w, "\nLatency: open loop at %.0f requests/s (%.0f %% of Tether's peak) for each endpoint, one goroutine per request on a fixed schedule; %s warm-up, then %s measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
-		r.Rate, 100*o.RateShare, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
+	fmt.Fprintf(w, "\nLatency: open loop at %.0f requests/s (%.0f %% of Tether's peak) for each endpoint, %d workers on keep-alive connections, each request timed from when it was due (wrk2-style); %s warm-up, then %s measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
+		r.Rate, 100*o.RateShare, DefaultRateWorkers, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
 	WriteLoadTable(w, r.AtRate)
 	if r.Profiled != nil {
 		fmt.Fprintf(w, "\nCPU profile: %d requests through Tether's proxy alone at %d clients (%.0f requests/s while profiled).\n",
