@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,6 +36,34 @@ type benchCmd struct {
 	Connections benchConnectionsCmd `cmd:"" help:"Measure the connection endpoints over HTTP with many connections stored, beside a bare net/http baseline, and the memory of serve."`
 	Proxy       benchProxyCmd       `cmd:"" help:"Measure the proxy (/v1/proxy/...) beside a bare httputil.ReverseProxy to the same local upstream: peak requests/s, then latency at half of the peak."`
 	Reports     benchReportsCmd     `cmd:"" help:"Measure reported calls (POST /v1/calls) committed per second, beside the store's own insert rate, and the memory meanwhile."`
+	// ReverseProxy is the baseline of bench proxy, run by it as a process of
+	// its own, as Tether is.
+	ReverseProxy benchReverseProxyCmd `cmd:"" hidden:"" help:"Serve a bare httputil.ReverseProxy to --upstream on a loopback port."`
+}
+
+type benchReverseProxyCmd struct {
+	Upstream string `required:"" help:"Base URL to forward to."`
+}
+
+// Run serves the reverse proxy until interrupted, logging its address as
+// serve does (for waitServing).
+func (b *benchReverseProxyCmd) Run(ctx context.Context) error {
+	handler, err := bench.NewReverseProxyHandler(b.Upstream)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Info("serving", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
+	defer stop()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // benchConnectionsCmd seeds a throwaway database, serves it the way `tether
@@ -353,17 +383,23 @@ type serveProcess struct {
 
 // startServe starts this very binary as `tether serve` on the benchmark's
 // database and waits until it listens.
-func startServe(ctx context.Context, cfg *Config) (*serveProcess, error) {
+func startServe(ctx context.Context, cfg *Config, args ...string) (*serveProcess, error) {
+	return startProcess(ctx, serveEnv(cfg), append([]string{"serve"}, args...)...)
+}
+
+// startProcess starts this very binary with args and env and waits until it
+// logs that it listens.
+func startProcess(ctx context.Context, env []string, args ...string) (*serveProcess, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find the tether binary: %w", err)
 	}
 	log, logWriter := io.Pipe()
-	p := &serveProcess{cmd: exec.CommandContext(ctx, exe, "serve"), exited: make(chan error, 1)}
-	p.cmd.Env = serveEnv(cfg)
+	p := &serveProcess{cmd: exec.CommandContext(ctx, exe, args...), exited: make(chan error, 1)}
+	p.cmd.Env = env
 	p.cmd.Stderr = logWriter
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start tether serve: %w", err)
+		return nil, fmt.Errorf("start tether %s: %w", strings.Join(args, " "), err)
 	}
 	go func() {
 		err := p.cmd.Wait()
@@ -393,7 +429,7 @@ func serveEnv(cfg *Config) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env,
+	env = append(env,
 		"TETHER_LISTEN=127.0.0.1:0",
 		"TETHER_DATA_DIR="+cfg.DataDir,
 		"TETHER_DATABASE_URL="+string(cfg.DatabaseURL),
@@ -402,6 +438,13 @@ func serveEnv(cfg *Config) []string {
 		"TETHER_LOG_FORMAT=json",
 		"TETHER_LOG_LEVEL=info",
 	)
+	if cfg.ProvidersDir != "" {
+		env = append(env, "TETHER_PROVIDERS_DIR="+cfg.ProvidersDir)
+	}
+	if cfg.AllowPrivateNetworks {
+		env = append(env, "TETHER_ALLOW_PRIVATE_NETWORKS=true")
+	}
+	return env
 }
 
 // waitServing reads serve's JSON log until it says where it listens, then
@@ -589,7 +632,8 @@ type benchProxyCmd struct {
 	RateWarmup      time.Duration `default:"2s" help:"Unmeasured time of the open loop per endpoint first."`
 	ProfileRequests int           `default:"20000" help:"Requests through Tether's proxy alone while --cpu-profile records."`
 	Seed            uint64        `default:"1" help:"Seed of the order of connections."`
-	CPUProfile      string        `help:"Write a CPU profile of a closed loop through Tether's proxy alone (server, upstream and load generator share the process) to this file."`
+	CPUProfile      string        `help:"Write a CPU profile of the serve process over the whole run (with --in-process: of a closed loop through Tether's proxy alone, server, upstream and load generator sharing the process) to this file."`
+	InProcess       bool          `help:"Serve Tether and the bare reverse proxy from the benchmark's own process instead of processes of their own."`
 }
 
 // Run runs the benchmark and prints its report.
@@ -606,28 +650,96 @@ func (b *benchProxyCmd) Run(ctx context.Context) error {
 }
 
 func (b *benchProxyCmd) run(ctx context.Context, w io.Writer) error {
-	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer env.close()
 	opts := bench.ProxyOptions{
 		Connections: b.Connections, Path: b.Path,
 		Concurrency: b.Concurrency, Requests: b.Requests, Warmup: b.Warmup, Rounds: b.Rounds, MaxDuration: b.MaxDuration,
 		RateShare: b.RateShare, RateDuration: b.RateDuration, RateWarmup: b.RateWarmup,
 		DatabaseProcess: databaseProcess(b.Store), Seed: b.Seed, Progress: os.Stderr,
 	}
-	if b.CPUProfile != "" {
-		opts.ProfileRequests = b.ProfileRequests
-		opts.Profile = func() (func(), error) { return startCPUProfile(b.CPUProfile) }
+	var rep *bench.ProxyReport
+	var err error
+	if b.InProcess {
+		rep, err = b.runInProcess(ctx, opts)
+	} else {
+		rep, err = b.runInProcesses(ctx, opts)
 	}
-	rep, err := bench.RunProxy(ctx, env.tether, env.upstream, opts)
 	if err != nil {
 		return err
 	}
 	writeBenchHeader(w, "Proxy, "+storeTitles[b.Store])
 	rep.Write(w)
 	return nil
+}
+
+// runInProcess serves Tether and the bare reverse proxy from this process,
+// beside the upstream and the load generator.
+func (b *benchProxyCmd) runInProcess(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
+	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer env.close()
+	if b.CPUProfile != "" {
+		opts.ProfileRequests = b.ProfileRequests
+		opts.Profile = func() (func(), error) { return startCPUProfile(b.CPUProfile) }
+	}
+	return bench.RunProxy(ctx, env.tether, env.upstream, opts)
+}
+
+// runInProcesses runs Tether (`tether serve`) and the bare reverse proxy as
+// processes of their own, as they run in production: the upstream and the
+// load generator stay here, so their garbage collection and scheduling are
+// no longer shared with the proxies measured.
+func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
+	if b.Store == "postgres" && b.DatabaseURL == "" {
+		return nil, errors.New("--store postgres needs --database-url (or TETHER_TEST_POSTGRES_URL): a server on which to create the benchmark database")
+	}
+	cfg, removeDatabase, err := createBenchDatabase(ctx, b.Store, b.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer removeDatabase()
+	up := bench.NewUpstream()
+	defer up.Close()
+	cfg.ProvidersDir = filepath.Join(cfg.DataDir, "providers")
+	if err := os.Mkdir(cfg.ProvidersDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := bench.WriteUpstreamProvider(cfg.ProvidersDir, up.URL); err != nil {
+		return nil, err
+	}
+	cfg.AllowPrivateNetworks = true
+	var serveArgs []string
+	if b.CPUProfile != "" {
+		serveArgs = append(serveArgs, "--cpu-profile", b.CPUProfile)
+	}
+	server, err := startServe(ctx, cfg, serveArgs...)
+	if err != nil {
+		return nil, err
+	}
+	defer server.stop()
+	bare, err := startProcess(ctx, os.Environ(), "bench", "reverse-proxy", "--upstream", up.URL)
+	if err != nil {
+		return nil, err
+	}
+	defer bare.stop()
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	db, ok := store.(*sqlstore.Store)
+	if !ok {
+		return nil, fmt.Errorf("bench: the %s store is not an sqlstore", cfg.databaseKind())
+	}
+	t := bench.Tether{
+		URL: "http://" + server.addr, APIKey: string(cfg.BootstrapAPIKey),
+		Flush: bench.WaitForCallLog("http://" + server.addr), CountCalls: bench.CallCounter(db.DB()),
+	}
+	opts.BareURL = "http://" + bare.addr
+	opts.ServerPIDs = []int{server.cmd.Process.Pid, bare.cmd.Process.Pid}
+	opts.ProfiledElsewhere = b.CPUProfile != ""
+	return bench.RunProxy(ctx, t, up, opts)
 }
 
 // benchReportsCmd measures reported calls end to end beside the store's

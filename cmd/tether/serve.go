@@ -8,11 +8,22 @@ import (
 
 type serveCmd struct {
 	Config `embed:""`
+	// CPUProfile is for `tether bench proxy`, which runs serve as a process
+	// of its own: the profile covers the serve process only, from start to
+	// shutdown.
+	CPUProfile string `hidden:"" help:"Write a CPU profile of the whole run to this file."`
 }
 
 func (s *serveCmd) Run(ctx context.Context) error {
 	if s.Listen == "" {
 		s.Listen = ":8080"
+	}
+	if s.CPUProfile != "" {
+		stop, err := startCPUProfile(s.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	log := newLogger(&s.Config)
 	a, err := openApp(ctx, &s.Config, log)

@@ -19,22 +19,27 @@ const clockTicks = 100
 // else" is what makes one run slower than the next, so the report shows it.
 type CPUMeter struct {
 	database string // process name of the database server, e.g. "postgres"
+	servers  []int  // pids of the servers measured, when they are not this process
 	start    time.Time
 	before   cpuTimes
 }
 
 // CPUUse is the CPU each party used, in cores on average over the run.
 type CPUUse struct {
-	Self, Database, Others float64
-	DatabaseName           string
+	Self, Database, Servers, Others float64
+	DatabaseName                    string
+	// ServersApart says that the servers measured ran as processes of their
+	// own (Servers), not in this one.
+	ServersApart bool
 }
 
-type cpuTimes struct{ machine, self, database int64 } // clock ticks
+type cpuTimes struct{ machine, self, database, servers int64 } // clock ticks
 
 // StartCPUMeter starts measuring. database names the database server's
-// processes ("postgres"), or is empty for an embedded database.
-func StartCPUMeter(database string) (*CPUMeter, error) {
-	m := &CPUMeter{database: database, start: time.Now()}
+// processes ("postgres"), or is empty for an embedded database; servers are
+// the pids of the servers measured when they run as processes of their own.
+func StartCPUMeter(database string, servers ...int) (*CPUMeter, error) {
+	m := &CPUMeter{database: database, servers: servers, start: time.Now()}
 	var err error
 	m.before, err = m.read()
 	return m, err
@@ -50,8 +55,10 @@ func (m *CPUMeter) Stop() (CPUUse, error) {
 	cores := func(before, after int64) float64 { return float64(after-before) / wall }
 	self := cores(m.before.self, after.self)
 	database := cores(m.before.database, after.database)
+	servers := cores(m.before.servers, after.servers)
 	machine := cores(m.before.machine, after.machine)
-	return CPUUse{Self: self, Database: database, Others: max(0, machine-self-database), DatabaseName: m.database}, nil
+	return CPUUse{Self: self, Database: database, Servers: servers, Others: max(0, machine-self-database-servers),
+		DatabaseName: m.database, ServersApart: len(m.servers) > 0}, nil
 }
 
 func (m *CPUMeter) read() (cpuTimes, error) {
@@ -65,6 +72,13 @@ func (m *CPUMeter) read() (cpuTimes, error) {
 	}
 	if m.database != "" {
 		t.database = processesCPU(m.database)
+	}
+	for _, pid := range m.servers {
+		ticks, _, err := processCPU(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return t, err
+		}
+		t.servers += ticks
 	}
 	return t, nil
 }
@@ -134,6 +148,9 @@ func processCPU(statPath string) (ticks int64, comm string, err error) {
 // String says who used the CPU, in cores on average.
 func (u CPUUse) String() string {
 	s := fmt.Sprintf("this process (server and load generator) %.2f", u.Self)
+	if u.ServersApart {
+		s = fmt.Sprintf("Tether and the bare reverse proxy %.2f, this process (upstream and load generator) %.2f", u.Servers, u.Self)
+	}
 	if u.DatabaseName != "" {
 		s += fmt.Sprintf(", %s %.2f", u.DatabaseName, u.Database)
 	}

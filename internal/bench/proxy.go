@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -48,6 +51,15 @@ type ProxyOptions struct {
 	// closed-loop peak measurement (see Options).
 	Concurrency, Requests, Warmup, Rounds int
 	MaxDuration                           time.Duration
+	// BareURL is a bare reverse proxy to the upstream served elsewhere (a
+	// process of its own); empty, RunProxy serves one itself.
+	BareURL string
+	// ServerPIDs are the processes of Tether and the bare reverse proxy when
+	// they run apart, for the CPU meter.
+	ServerPIDs []int
+	// ProfiledElsewhere says that a CPU profile is being recorded by Tether's
+	// own process over the whole run (instead of by Profile).
+	ProfiledElsewhere bool
 	// RateShare is the share of the proxy's peak at which the open loop
 	// runs (0.5); RateDuration its measured time per endpoint, RateWarmup
 	// its warm-up per endpoint.
@@ -116,18 +128,22 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 	rep.Connections, rep.Created = len(ids), time.Since(start)
 	fmt.Fprintf(progress, "created %d connections through the API in %s\n", len(ids), rep.Created.Round(time.Millisecond))
 
-	bare, err := NewReverseProxy(up.URL)
-	if err != nil {
-		return nil, err
+	bareURL := opts.BareURL
+	if bareURL == "" {
+		bare, err := NewReverseProxy(up.URL)
+		if err != nil {
+			return nil, err
+		}
+		defer bare.Close()
+		bareURL = bare.URL
 	}
-	defer bare.Close()
-	endpoints, sent := proxyEndpoints(t, up, bare.URL, ids, opts)
+	endpoints, sent := proxyEndpoints(t, up, bareURL, ids, opts)
 	if err := t.Flush(ctx); err != nil { // the credential tests' calls
 		return nil, err
 	}
 
 	fmt.Fprintf(progress, "closed loop at %d clients: %d requests per endpoint\n", opts.Concurrency, opts.Requests)
-	meter, err := StartCPUMeter(opts.DatabaseProcess)
+	meter, err := StartCPUMeter(opts.DatabaseProcess, opts.ServerPIDs...)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +165,7 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 		return nil, fmt.Errorf("no request through Tether's proxy succeeded: %w", rep.Peak[proxyTether].FirstFailure)
 	}
 	fmt.Fprintf(progress, "open loop at %.0f requests/s: %s per endpoint\n", rep.Rate, opts.RateDuration)
-	if meter, err = StartCPUMeter(opts.DatabaseProcess); err != nil {
+	if meter, err = StartCPUMeter(opts.DatabaseProcess, opts.ServerPIDs...); err != nil {
 		return nil, err
 	}
 	rep.AtRate, err = RunAtRate(ctx, NewClient(DefaultRateWorkers), endpoints, RateOptions{
@@ -265,12 +281,20 @@ func (r *ProxyReport) Write(w io.Writer) {
 	o := r.Options
 	fmt.Fprintf(w, "- Setup: %d connections created through `POST /v1/connections` in %s; every request asks `%s` (a %s JSON answer)\n",
 		r.Connections, r.Created.Round(time.Millisecond), o.Path, byteSize(int64(r.BodySize)))
+	if o.BareURL != "" {
+		fmt.Fprintf(w, "- Processes: Tether (`tether serve`) and the bare reverse proxy each run as a process of their own; the upstream and the load generator share the benchmark's process\n")
+	} else {
+		fmt.Fprintf(w, "- Processes: Tether, the bare reverse proxy, the upstream and the load generator share one process\n")
+	}
 	fmt.Fprintf(w, "\nPeak: closed loop, %d concurrent keep-alive clients; per endpoint %d warm-up requests, then %d measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
 		o.Concurrency, o.Warmup, o.Requests, o.Rounds, r.PeakCPU)
 	WriteLoadTable(w, r.Peak)
 	fmt.Fprintf(w, "\nLatency: open loop at %.0f requests/s (%.0f %% of Tether's peak) for each endpoint, %d workers on keep-alive connections, each request timed from when it was due (wrk2-style); %s warm-up, then %s measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
 		r.Rate, 100*o.RateShare, DefaultRateWorkers, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
 	WriteLoadTable(w, r.AtRate)
+	if o.ProfiledElsewhere {
+		fmt.Fprintf(w, "\nCPU profile: of the `tether serve` process, over the whole run.\n")
+	}
 	if r.Profiled != nil {
 		fmt.Fprintf(w, "\nCPU profile: %d requests through Tether's proxy alone at %d clients (%.0f requests/s while profiled).\n",
 			r.Profiled.Requests(), o.Concurrency, r.Profiled.Throughput())
@@ -316,4 +340,49 @@ func signedMillis(d time.Duration) string {
 		return "+" + millis(d)
 	}
 	return "−" + millis(-d)
+}
+
+// WaitForCallLog is Tether.Flush for a Tether in another process: it waits
+// until the call log's queue, as /metrics at baseURL reports it
+// (tether_call_log_queued_calls), is empty.
+func WaitForCallLog(baseURL string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for {
+			queued, err := queuedCalls(ctx, baseURL)
+			if err != nil {
+				return err
+			}
+			if queued == 0 {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// queuedCalls reads tether_call_log_queued_calls from /metrics.
+func queuedCalls(ctx context.Context, baseURL string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("read metrics: %w", err)
+	}
+	defer res.Body.Close()
+	lines := bufio.NewScanner(res.Body)
+	for lines.Scan() {
+		if value, ok := strings.CutPrefix(lines.Text(), "tether_call_log_queued_calls "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(value), 64)
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return 0, fmt.Errorf("read metrics: %w", err)
+	}
+	return 0, errors.New("/metrics has no tether_call_log_queued_calls")
 }

@@ -145,6 +145,16 @@ func WriteUpstreamProvider(dir, baseURL string) error {
 // connections per host and would redial under load). Close the server when
 // done.
 func NewReverseProxy(target string) (*httptest.Server, error) {
+	handler, err := NewReverseProxyHandler(target)
+	if err != nil {
+		return nil, err
+	}
+	return httptest.NewServer(handler), nil
+}
+
+// NewReverseProxyHandler is the handler of NewReverseProxy, for a server of
+// the caller's (`tether bench reverse-proxy`).
+func NewReverseProxyHandler(target string) (http.Handler, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -156,7 +166,7 @@ func NewReverseProxy(target string) (*httptest.Server, error) {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return httptest.NewServer(rp), nil
+	return rp, nil
 }
 
 // CreateConnections creates n connections of integration through Tether's

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"runtime"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -315,6 +316,7 @@ func (s *Store) eachInsertChunk(calls []*tether.Call, suffix string, run func(qu
 		if err := run(s.insertCallsSQL(len(chunk), suffix), args); err != nil {
 			return err
 		}
+		runtime.Gosched()
 	}
 	return nil
 }
