@@ -1,11 +1,11 @@
 package sqlstore
 
 import (
-	"runtime"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -316,6 +316,10 @@ func (s *Store) eachInsertChunk(calls []*tether.Call, suffix string, run func(qu
 		if err := run(s.insertCallsSQL(len(chunk), suffix), args); err != nil {
 			return err
 		}
+		// Let the request goroutines waiting for a processor run between
+		// statements rather than behind a whole batch: the writer is one
+		// goroutine among many, and a batch holds a processor for
+		// milliseconds.
 		runtime.Gosched()
 	}
 	return nil
