@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	tether "github.com/tetherhq/tether"
 )
@@ -55,6 +56,9 @@ type Store struct {
 	// hot holds the read statements of the request path, prepared once:
 	// SQLite would otherwise parse them again on every request.
 	hot sync.Map // query text → *sql.Stmt
+	// insertStmt is the call log's full-size INSERT, prepared on the writer
+	// (calls.go).
+	insertStmt atomic.Pointer[sql.Stmt]
 	// targets are the call targets read lately (call_targets.go).
 	targets targetCache
 	// closers stop the dialect's background work before the pools close.
@@ -107,6 +111,9 @@ func (s *Store) Close() error {
 	var err error
 	for _, closeFn := range s.closers {
 		err = errors.Join(err, closeFn())
+	}
+	if stmt := s.insertStmt.Load(); stmt != nil {
+		_ = stmt.Close()
 	}
 	s.hot.Range(func(_, stmt any) bool {
 		_ = stmt.(*sql.Stmt).Close()
