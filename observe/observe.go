@@ -19,9 +19,12 @@ import (
 
 // Exchange is one call to a provider as Tether saw it.
 type Exchange struct {
-	Def          *tether.ProviderDefinition
-	Creds        tether.Credentials // to redact; never logged
-	ConnectionID string             // "" for a test of credentials not saved yet
+	Def   *tether.ProviderDefinition
+	Creds tether.Credentials // to redact; never logged
+	// Redactor is NewRedactor(Def, Creds) made once for many calls (the
+	// proxy keeps one per connection); nil: made for this call.
+	Redactor     *outbound.Redactor
+	ConnectionID string // "" for a test of credentials not saved yet
 	Source       string
 	Verification bool // the definition's credential verification
 	Method       string
@@ -40,7 +43,10 @@ type Exchange struct {
 
 // Call classifies and redacts an exchange into a call log entry.
 func Call(x Exchange) *tether.Call {
-	r := outbound.NewRedactor(x.Def, x.Creds)
+	r := x.Redactor
+	if r == nil {
+		r = outbound.NewRedactor(x.Def, x.Creds)
+	}
 	signal := health.Classify(x.Def, health.Outcome{StatusCode: x.StatusCode, Body: x.Body})
 	c := &tether.Call{
 		ID:              tether.NewID(tether.PrefixCall),
@@ -52,8 +58,8 @@ func Call(x Exchange) *tether.Call {
 		Signal:          signal,
 		Outcome:         tether.OutcomeFailure,
 		StartedAt:       tether.NewTime(x.StartedAt),
-		RequestHeaders:  flatten(r.Headers(x.RequestHeader)),
-		ResponseHeaders: flatten(r.Headers(x.ResponseHeader)),
+		RequestHeaders:  r.FlatHeaders(x.RequestHeader),
+		ResponseHeaders: r.FlatHeaders(x.ResponseHeader),
 		Verification:    x.Verification,
 	}
 	if x.ConnectionID != "" {
@@ -101,15 +107,6 @@ func redactPath(r *outbound.Redactor, path string) string {
 		return r.Text(path)
 	}
 	return r.URL(u)
-}
-
-// flatten turns headers into the log's {"Name": "v1, v2"} form.
-func flatten(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for name, values := range h {
-		out[name] = strings.Join(values, ", ")
-	}
-	return out
 }
 
 // Sent is the exchange of a request Tether sent itself (a verification, a

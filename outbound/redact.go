@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
@@ -74,15 +75,36 @@ func (r *Redactor) Headers(h http.Header) http.Header {
 	for name, values := range h {
 		redacted := make([]string, len(values))
 		for i, v := range values {
-			if r.isSecretHeader(name) {
-				redacted[i] = Redacted
-			} else {
-				redacted[i] = r.Text(v)
-			}
+			redacted[i] = r.headerValue(name, v)
 		}
 		out[name] = redacted
 	}
 	return out
+}
+
+// FlatHeaders is Headers in the call log's form, {"Name": "v1, v2"}.
+func (r *Redactor) FlatHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for name, values := range h {
+		if len(values) == 1 {
+			out[name] = r.headerValue(name, values[0])
+			continue
+		}
+		redacted := make([]string, len(values))
+		for i, v := range values {
+			redacted[i] = r.headerValue(name, v)
+		}
+		out[name] = strings.Join(redacted, ", ")
+	}
+	return out
+}
+
+// headerValue is the redacted value of one header.
+func (r *Redactor) headerValue(name, value string) string {
+	if r.isSecretHeader(name) {
+		return Redacted
+	}
+	return r.Text(value)
 }
 
 // URL returns u without userinfo, with the auth query parameter and any
@@ -131,8 +153,25 @@ func (r *Redactor) query(rawQuery string) string {
 // sensitiveHeaderName covers Authorization, Proxy-Authorization, Cookie,
 // Set-Cookie and custom credential headers (X-Api-Key, X-Auth-Token, ...).
 func sensitiveHeaderName(name string) bool {
-	return containsAny(strings.ToLower(name), "token", "key", "secret", "auth", "password", "session", "cookie", "signature")
+	var buf [128]byte // a lower-case copy on the stack: this runs for every header of every logged call
+	if len(name) > len(buf) {
+		return containsAny(strings.ToLower(name), sensitiveHeaderParts...)
+	}
+	lower := buf[:copy(buf[:], name)]
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	for _, part := range sensitiveHeaderParts {
+		if bytes.Contains(lower, []byte(part)) {
+			return true
+		}
+	}
+	return false
 }
+
+var sensitiveHeaderParts = []string{"token", "key", "secret", "auth", "password", "session", "cookie", "signature"}
 
 // sensitiveQueryName is narrower than for headers: query parameters like
 // "keyword" or "author" are common and worth keeping readable.

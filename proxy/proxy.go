@@ -41,6 +41,7 @@ type Forwarder struct {
 	client   *outbound.Client
 	recorder Recorder
 	log      *slog.Logger
+	opened   openedCache
 }
 
 // New returns a Forwarder.
@@ -65,19 +66,19 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, connectionID
 	case tether.StateDisabled:
 		return tether.Errorf(tether.EDISABLED, "connection %s is disabled: reinstall or resume it to call the provider", c.ConnectionID)
 	}
-	def, creds, err := f.credentials(c)
+	def, o, err := f.credentials(c)
 	if err != nil {
 		return err
 	}
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
 	}
-	out, err := f.outgoing(r, def, creds, path)
+	out, err := f.outgoing(r, def, o.creds, path)
 	if err != nil {
 		return err
 	}
 	x := observe.Exchange{
-		Def: def, Creds: creds, ConnectionID: c.ConnectionID, Source: tether.SourceProxy,
+		Def: def, Creds: o.creds, Redactor: o.redactor, ConnectionID: c.ConnectionID, Source: tether.SourceProxy,
 		Method: r.Method, Path: path, URL: out.URL, RequestHeader: out.Header, StartedAt: time.Now(),
 	}
 	resp, err := f.client.DoStream(out)
@@ -116,16 +117,25 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string { return "provider unreachable: " + e.Reason }
 
-func (f *Forwarder) credentials(c *tether.CallTarget) (*tether.ProviderDefinition, tether.Credentials, error) {
+// credentials returns the definition of c's integration and c's opened
+// credentials, with their redactor: kept from a request a moment ago, or
+// opened now (see opened.go).
+func (f *Forwarder) credentials(c *tether.CallTarget) (*tether.ProviderDefinition, opened, error) {
 	def, err := f.catalog.Provider(c.IntegrationName)
 	if err != nil {
-		return nil, nil, err
+		return nil, opened{}, err
+	}
+	now := time.Now()
+	if o, ok := f.opened.get(c.ConnectionID, c.Credentials, now); ok {
+		return def, o, nil
 	}
 	creds, err := f.vault.Open(c.ConnectionID, c.Credentials)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open credentials of %s: %w", c.ConnectionID, err)
+		return nil, opened{}, fmt.Errorf("open credentials of %s: %w", c.ConnectionID, err)
 	}
-	return def, creds, nil
+	o := opened{sealed: c.Credentials, creds: creds, redactor: outbound.NewRedactor(def, creds)}
+	f.opened.put(c.ConnectionID, o, now)
+	return def, o, nil
 }
 
 // outgoing builds the provider request: the caller's method, body and
