@@ -544,10 +544,33 @@ type benchUpstreamApp struct {
 	close    func()
 }
 
-func startBenchUpstreamApp(ctx context.Context, store, serverURL string) (_ *benchUpstreamApp, err error) {
+// startBenchUpstream makes the throwaway database and the local upstream,
+// and the configuration of a Tether that has the upstream's definition and
+// may call it. Call cleanup when done.
+func startBenchUpstream(ctx context.Context, store, serverURL string) (cfg *Config, up *bench.Upstream, cleanup func(), err error) {
 	if store == "postgres" && serverURL == "" {
-		return nil, errors.New("--store postgres needs --database-url (or TETHER_TEST_POSTGRES_URL): a server on which to create the benchmark database")
+		return nil, nil, nil, errors.New("--store postgres needs --database-url (or TETHER_TEST_POSTGRES_URL): a server on which to create the benchmark database")
 	}
+	cfg, removeDatabase, err := createBenchDatabase(ctx, store, serverURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	up = bench.NewUpstream()
+	cleanup = func() { up.Close(); removeDatabase() }
+	cfg.ProvidersDir = filepath.Join(cfg.DataDir, "providers")
+	if err := os.Mkdir(cfg.ProvidersDir, 0o700); err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	if err := bench.WriteUpstreamProvider(cfg.ProvidersDir, up.URL); err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	cfg.AllowPrivateNetworks = true
+	return cfg, up, cleanup, nil
+}
+
+func startBenchUpstreamApp(ctx context.Context, store, serverURL string) (_ *benchUpstreamApp, err error) {
 	var cleanups []func()
 	cleanup := func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -559,21 +582,11 @@ func startBenchUpstreamApp(ctx context.Context, store, serverURL string) (_ *ben
 			cleanup()
 		}
 	}()
-	cfg, remove, err := createBenchDatabase(ctx, store, serverURL)
+	cfg, up, remove, err := startBenchUpstream(ctx, store, serverURL)
 	if err != nil {
 		return nil, err
 	}
 	cleanups = append(cleanups, remove)
-	up := bench.NewUpstream()
-	cleanups = append(cleanups, up.Close)
-	cfg.ProvidersDir = filepath.Join(cfg.DataDir, "providers")
-	if err := os.Mkdir(cfg.ProvidersDir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := bench.WriteUpstreamProvider(cfg.ProvidersDir, up.URL); err != nil {
-		return nil, err
-	}
-	cfg.AllowPrivateNetworks = true
 	a, err := openApp(ctx, cfg, benchLogger())
 	if err != nil {
 		return nil, err
@@ -691,24 +704,11 @@ func (b *benchProxyCmd) runInProcess(ctx context.Context, opts bench.ProxyOption
 // load generator stay here, so their garbage collection and scheduling are
 // no longer shared with the proxies measured.
 func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
-	if b.Store == "postgres" && b.DatabaseURL == "" {
-		return nil, errors.New("--store postgres needs --database-url (or TETHER_TEST_POSTGRES_URL): a server on which to create the benchmark database")
-	}
-	cfg, removeDatabase, err := createBenchDatabase(ctx, b.Store, b.DatabaseURL)
+	cfg, up, cleanup, err := startBenchUpstream(ctx, b.Store, b.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	defer removeDatabase()
-	up := bench.NewUpstream()
-	defer up.Close()
-	cfg.ProvidersDir = filepath.Join(cfg.DataDir, "providers")
-	if err := os.Mkdir(cfg.ProvidersDir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := bench.WriteUpstreamProvider(cfg.ProvidersDir, up.URL); err != nil {
-		return nil, err
-	}
-	cfg.AllowPrivateNetworks = true
+	defer cleanup()
 	var serveArgs []string
 	if b.CPUProfile != "" {
 		serveArgs = append(serveArgs, "--cpu-profile", b.CPUProfile)
