@@ -749,7 +749,7 @@ type benchReportsCmd struct {
 	DatabaseURL   string `env:"TETHER_TEST_POSTGRES_URL" help:"PostgreSQL server on which a throwaway database is created, then dropped (--store postgres)."`
 	Connections   int    `default:"1000" help:"Connections created through the API; the reported calls are spread over them."`
 	BatchSize     int    `default:"1000" help:"Calls per POST /v1/calls."`
-	WriteBatch    int    `default:"5000" help:"Calls per Store.RecordCalls in the baseline (the call log's largest batch)."`
+	WriteBatch    int    `default:"10000" help:"Calls per Store.RecordCalls in the baseline (the call log's largest batch)."`
 	Clients       int    `default:"4" help:"Clients posting batches at once."`
 	Calls         int    `default:"300000" help:"Calls reported over HTTP per round."`
 	BaselineCalls int    `default:"100000" help:"Calls written straight to the store per round."`

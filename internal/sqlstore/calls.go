@@ -87,7 +87,7 @@ func (s *Store) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error)
 const connectionsPerLoad = 500
 
 // applyToConnections is UpdateConnection for every connection of a batch:
-// the connections are locked and loaded a hundred at a time instead of one
+// the connections are locked and loaded 500 at a time instead of one
 // by one (a batch of 1,000 calls may touch hundreds), always in id order so
 // that concurrent batches cannot deadlock, and a connection that apply left
 // unchanged is not written back. The ids of connections whose row changed
