@@ -192,14 +192,35 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 		rep.Profiled = &profiled[0]
 	}
 
-	if err := t.Flush(ctx); err != nil {
-		rep.CallLogErr = err
-	} else if rep.Logged, err = t.CountCalls(ctx, tether.SourceProxy); err != nil {
-		rep.CallLogErr = err
-	}
 	rep.Sent, rep.Upstream = sent.Load(), up.Requests()
+	rep.Logged, rep.CallLogErr = countLogged(ctx, t, rep.Sent)
 	return rep, nil
 }
+
+// countLogged counts the proxy calls in the call log once they are all
+// there, or after callLogGrace. The client has an answer a moment before
+// the proxy's handler queues the call for the log, so a count taken right
+// after the last answer can miss the last calls.
+func countLogged(ctx context.Context, t Tether, sent int64) (int64, error) {
+	deadline := time.Now().Add(callLogGrace)
+	for {
+		if err := t.Flush(ctx); err != nil {
+			return 0, err
+		}
+		logged, err := t.CountCalls(ctx, tether.SourceProxy)
+		if err != nil || logged >= sent || time.Now().After(deadline) {
+			return logged, err
+		}
+		select {
+		case <-ctx.Done():
+			return logged, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// callLogGrace bounds the wait for the last proxied calls to reach the log.
+const callLogGrace = 5 * time.Second
 
 // proxyEndpoints are the three ways to the upstream's path: straight, through
 // the bare reverse proxy at bareURL, and through Tether's proxy, a different
