@@ -24,6 +24,9 @@ type renderFunc func(p placeholder, value string) (string, error)
 // expand replaces every {field} of tmpl with the rendered credential value. A
 // missing or empty field is an error naming it.
 func expand(tmpl string, creds tether.Credentials, render renderFunc) (string, error) {
+	if !strings.Contains(tmpl, "{") { // most base URLs: no need for the pattern
+		return tmpl, nil
+	}
 	var b strings.Builder
 	last := 0
 	for _, m := range placeholderPattern.FindAllStringSubmatchIndex(tmpl, -1) {
