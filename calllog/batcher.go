@@ -134,8 +134,8 @@ func (b *Batcher) Add(ctx context.Context, call *tether.Call) error {
 	return b.AddMany(ctx, []*tether.Call{call})
 }
 
-// AddMany queues calls, all or none (more than Options.QueueSize are queued
-// in parts), giving each an id if it has none. It blocks while the queue is
+// AddMany queues calls, all or none (more than a writer's share of
+// Options.QueueSize go to it in parts), giving each an id if it has none. It blocks while the queue is
 // full, and returns ctx's error if ctx ends first.
 func (b *Batcher) AddMany(ctx context.Context, calls []*tether.Call) error {
 	for i, w := range b.writers {
@@ -234,9 +234,22 @@ func (b *Batcher) reserve(ctx context.Context, part [][]*tether.Call) error {
 // Flush waits until every call added before it was written (or given up:
 // then it says how many were lost), or ctx ends.
 func (b *Batcher) Flush(ctx context.Context) error {
+	points := make([]flushPoint, len(b.writers))
+	for i, w := range b.writers { // every writer starts at once
+		p, err := w.startFlush()
+		if err != nil {
+			return err
+		}
+		points[i] = p
+	}
 	var errs []error
-	for _, w := range b.writers {
-		errs = append(errs, w.flush(ctx))
+	for i, w := range b.writers {
+		if err := w.waitFlush(ctx, points[i]); err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -34,6 +34,10 @@ type writer struct {
 	lost    uint64         // calls given up after retries
 	flushTo uint64         // Flush wants the calls up to this count written
 	closed  bool
+	// drained is set by close once no Add is in flight any more: only then
+	// may the writer stop at an empty queue (an Add that entered before
+	// close may still be about to queue its calls).
+	drained bool
 	// progress is closed and replaced whenever done advances.
 	progress chan struct{}
 
@@ -108,18 +112,29 @@ func (w *writer) signal() {
 	}
 }
 
-// flush waits until every call added before it was written (or given up:
-// then it says how many were lost), or ctx ends.
-func (w *writer) flush(ctx context.Context) error {
+// flushPoint is where a flush stands: the calls added before it, and the
+// calls lost before it.
+type flushPoint struct{ target, lostBefore uint64 }
+
+// startFlush asks the writer to write every call added so far without
+// waiting for its batch to fill, and returns what waitFlush waits for.
+func (w *writer) startFlush() (flushPoint, error) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return ErrClosed
+		return flushPoint{}, ErrClosed
 	}
-	target, lostBefore := w.added, w.lost
-	w.flushTo = max(w.flushTo, target)
+	p := flushPoint{target: w.added, lostBefore: w.lost}
+	w.flushTo = max(w.flushTo, p.target)
 	w.mu.Unlock()
 	w.signal()
+	return p, nil
+}
+
+// waitFlush waits until the calls of p were written (or given up: then it
+// says how many were lost), or ctx ends.
+func (w *writer) waitFlush(ctx context.Context, p flushPoint) error {
+	target, lostBefore := p.target, p.lostBefore
 	for {
 		w.mu.Lock()
 		reached, lost, progress := w.done >= target, w.lost-lostBefore, w.progress
@@ -148,6 +163,9 @@ func (w *writer) close(ctx context.Context) error {
 	w.mu.Unlock()
 	w.stopAdds()
 	w.adders.Wait() // no call can be queued after this
+	w.mu.Lock()
+	w.drained = true
+	w.mu.Unlock()
 	w.signal()
 	select {
 	case <-w.stopped:
@@ -188,7 +206,7 @@ func (w *writer) nextBatch(ctx context.Context) ([]*tether.Call, bool) {
 			w.mu.Unlock()
 			return batch, true
 		}
-		idle := len(w.pending) == 0 && w.closed
+		idle := len(w.pending) == 0 && w.drained
 		w.mu.Unlock()
 		if idle || ctx.Err() != nil {
 			w.giveUpPending(ctx)

@@ -144,3 +144,54 @@ func TestAddManyOverWritersIsAllOrNone(t *testing.T) {
 		t.Error("the first writer's room taken by the failed AddMany was not given back")
 	}
 }
+
+// Calls whose AddMany returned nil are written, also when Close comes while
+// they are being queued: a writer must not stop at an empty queue while an
+// Add that entered before Close is about to fill it.
+func TestCloseLosesNoAcceptedCall(t *testing.T) {
+	ids := connectionIDs(9)
+	for round := range 100 {
+		var mu sync.Mutex
+		written := map[string]bool{}
+		store := &fakeStore{recordCalls: func(_ context.Context, calls []*tether.Call, _ func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range calls {
+				written[c.ID] = true
+			}
+			return nil
+		}}
+		b := New(store, noApply, Options{Writers: 3, MaxBatch: 4, QueueSize: 24, MaxDelay: time.Millisecond})
+		var accepted sync.Map
+		var adders sync.WaitGroup
+		for range 6 {
+			adders.Go(func() {
+				for range 30 {
+					calls := callsOf(ids, 1)
+					if b.AddMany(testContext(t), calls) != nil {
+						return
+					}
+					for _, c := range calls {
+						accepted.Store(c.ID, true)
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(round%5) * 100 * time.Microsecond)
+		if err := b.Close(testContext(t)); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		adders.Wait()
+		mu.Lock()
+		accepted.Range(func(id, _ any) bool {
+			if !written[id.(string)] {
+				t.Errorf("round %d: call %s was accepted but never written", round, id)
+			}
+			return true
+		})
+		mu.Unlock()
+		if t.Failed() {
+			return
+		}
+	}
+}

@@ -29,3 +29,16 @@ func TestOpenedCredentialsAreKeptForTheSameSealedBytesOnly(t *testing.T) {
 		t.Error("another connection's credentials were returned")
 	}
 }
+
+// Credentials of a connection that is no longer called do not stay in memory.
+func TestOpenedCredentialsOfIdleConnectionsAreDropped(t *testing.T) {
+	var c openedCache
+	now := time.Now()
+	sealed := tether.SealedCredentials{KeyID: "k1", Ciphertext: []byte("sealed-1")}
+	c.put("con_idle", opened{sealed: sealed, creds: tether.Credentials{"api_key": "one"}}, now)
+	later := now.Add(2*openedTTL + time.Millisecond)
+	c.put("con_busy", opened{sealed: sealed}, later)
+	if _, kept := c.byConnection["con_idle"]; kept {
+		t.Error("the opened credentials of a connection idle for twice openedTTL are still in memory")
+	}
+}

@@ -267,19 +267,25 @@ func (s *Store) insertNewCalls(ctx context.Context, tx *sql.Tx, calls []*tether.
 	return fresh, nil
 }
 
-// callsPerInsert is how many calls one INSERT statement writes. Few enough
-// that the writer yields its processor often (see eachInsertChunk): with 100
-// the proxy's p99 at half load was 12 ms, with 20 it was 5.5 ms
-// (docs/performance.md); many enough to spare most of the per-statement
-// work, the more so as the full-size statement is prepared once.
+// callsPerInsert is how many calls one INSERT statement writes: few enough
+// that the writer yields its processor often (see eachInsertChunk), which
+// shortens the stretches in which request handlers wait for it (the proxy's
+// latency tail, docs/performance.md); many enough to spare most of the
+// per-statement work, the more so as the full-size statement is prepared
+// once.
 const callsPerInsert = 20
 
 // execInsertCalls writes calls with multi-row INSERTs ending in suffix.
 func (s *Store) execInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call, suffix string) error {
+	var prepared *sql.Stmt // the prepared INSERT, bound to tx once
+	if stmt := s.insertStmt.Load(); stmt != nil && suffix == "" {
+		prepared = tx.StmtContext(ctx, stmt)
+	}
+	full := s.insertCallsSQL(callsPerInsert, "")
 	return s.eachInsertChunk(calls, suffix, func(query string, args []any) error {
 		var err error
-		if stmt := s.preparedInsert(query); stmt != nil {
-			_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		if prepared != nil && query == full {
+			_, err = prepared.ExecContext(ctx, args...)
 		} else {
 			_, err = tx.ExecContext(ctx, query, args...)
 		}
@@ -307,14 +313,6 @@ func (s *Store) prepareInsert(ctx context.Context) {
 	if !s.insertStmt.CompareAndSwap(nil, stmt) {
 		_ = stmt.Close()
 	}
-}
-
-// preparedInsert returns the prepared INSERT if query is it, else nil.
-func (s *Store) preparedInsert(query string) *sql.Stmt {
-	if query != s.insertCallsSQL(callsPerInsert, "") {
-		return nil
-	}
-	return s.insertStmt.Load()
 }
 
 // queryInsertCalls writes the calls whose id is new and passes each id it
