@@ -52,7 +52,7 @@ func (b *benchReverseProxyCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,12 @@ func serveInBackground(ctx context.Context, a *app) (addr string, stop func(), e
 	go func() { done <- a.serve(ctx, func(addr string) { ready <- addr }) }()
 	select {
 	case addr = <-ready:
-		return addr, func() { cancel(); <-done }, nil
+		return addr, func() {
+			cancel()
+			if err := <-done; err != nil {
+				fmt.Fprintf(os.Stderr, "bench: serve: %v\n", err)
+			}
+		}, nil
 	case err := <-done:
 		cancel()
 		return "", nil, err
@@ -416,7 +421,9 @@ func startProcess(ctx context.Context, env []string, args ...string) (*serveProc
 // stop shuts serve down as an operator would (SIGTERM) and waits for it.
 func (p *serveProcess) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.exited
+	if err := <-p.exited; err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s: %v\n", strings.Join(p.cmd.Args, " "), err)
+	}
 }
 
 // serveEnv is the environment of the serve subprocess: this one without
