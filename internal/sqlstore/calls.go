@@ -103,7 +103,9 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 		if err != nil {
 			return err
 		}
-		var healthOnly []*tether.Connection
+		// Connections whose health changed, apart by whether their status
+		// did: see updateHealthColumns.
+		var healthOnly, healthAndStatus []*tether.Connection
 		for _, id := range chunk {
 			before := loaded[id]
 			if before == nil {
@@ -117,14 +119,19 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 			if err != nil {
 				return err
 			}
-			switch change {
-			case healthChanged:
+			switch {
+			case change == healthChanged && after.Status == before.Status:
 				healthOnly = append(healthOnly, after)
-			case rowChanged:
+			case change == healthChanged:
+				healthAndStatus = append(healthAndStatus, after)
+			case change == rowChanged:
 				*changed = append(*changed, id)
 			}
 		}
-		if err := updateHealthColumns(ctx, tx, healthOnly, s.dialect.Placeholder); err != nil {
+		if err := updateHealthColumns(ctx, tx, healthOnly, false, s.dialect.Placeholder); err != nil {
+			return err
+		}
+		if err := updateHealthColumns(ctx, tx, healthAndStatus, true, s.dialect.Placeholder); err != nil {
 			return err
 		}
 	}
