@@ -77,6 +77,15 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, connectionID
 	if err != nil {
 		return err
 	}
+	// The caller's body streams to the provider while the provider's answer
+	// may already stream back. Without full duplex, net/http's server
+	// discards and closes the request body when the answer's header is
+	// written; the transport, still reading that body (to check that nothing
+	// follows its Content-Length), then failed and dropped the provider's
+	// connection, cutting the answer short.
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+		f.log.Debug("full duplex unavailable", "error", err)
+	}
 	x := observe.Exchange{
 		Def: def, Creds: o.creds, Redactor: o.redactor, ConnectionID: c.ConnectionID, Source: tether.SourceProxy,
 		Method: r.Method, Path: path, URL: out.URL, RequestHeader: out.Header, StartedAt: time.Now(),
