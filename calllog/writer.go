@@ -67,7 +67,7 @@ func newWriter(store tether.CallStore, apply ApplyFunc, opts Options) *writer {
 	return w
 }
 
-// enter registers an Add in flight, unless the batcher is closed.
+// enter registers an Add in flight, unless the writer is closed.
 func (w *writer) enter() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -93,6 +93,7 @@ func (w *writer) reserve(ctx context.Context, n int) error {
 	return nil
 }
 
+// enqueue queues calls whose space was reserved.
 func (w *writer) enqueue(calls []*tether.Call) {
 	w.mu.Lock()
 	if len(w.pending) == 0 {
