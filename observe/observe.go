@@ -23,7 +23,10 @@ type Exchange struct {
 	Creds tether.Credentials // to redact; never logged
 	// Redactor is NewRedactor(Def, Creds) made once for many calls (the
 	// proxy keeps one per connection); nil: made for this call.
-	Redactor     *outbound.Redactor
+	Redactor *outbound.Redactor
+	// CallID is the id the call is logged under, when it had to be known
+	// before (the proxy puts it on the answer); "": a new one.
+	CallID       string
 	ConnectionID string // "" for a test of credentials not saved yet
 	Source       string
 	Verification bool // the definition's credential verification
@@ -48,8 +51,11 @@ func Call(x Exchange) *tether.Call {
 		r = outbound.NewRedactor(x.Def, x.Creds)
 	}
 	signal := health.Classify(x.Def, health.Outcome{StatusCode: x.StatusCode, Body: x.Body})
+	if x.CallID == "" {
+		x.CallID = tether.NewID(tether.PrefixCall)
+	}
 	c := &tether.Call{
-		ID:              tether.NewID(tether.PrefixCall),
+		ID:              x.CallID,
 		IntegrationName: x.Def.Name,
 		Source:          x.Source,
 		Method:          strings.ToUpper(x.Method),

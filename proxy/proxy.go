@@ -100,21 +100,19 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, connectionID
 	defer resp.Body.Close()
 	x.StatusCode, x.ResponseHeader = resp.StatusCode, resp.Header
 	capture := &bytes.Buffer{}
-	callID := tether.NewID(tether.PrefixCall)
+	x.CallID = tether.NewID(tether.PrefixCall) // on the answer before the call is logged
 	copyHeaders(w.Header(), resp.Header)
 	if resp.ContentLength >= 0 {
 		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
-	w.Header().Set(CallIDHeader, callID)
+	w.Header().Set(CallIDHeader, x.CallID)
 	w.WriteHeader(resp.StatusCode)
 	copyErr := stream(w, resp.Body, capture, needsBody(def, resp.StatusCode))
 	x.Body, x.Duration = capture.Bytes(), time.Since(x.StartedAt)
 	if copyErr != nil && !errors.Is(copyErr, context.Canceled) {
 		x.Err = fmt.Errorf("answer cut short: %w", copyErr)
 	}
-	call := observe.Call(x)
-	call.ID = callID
-	f.enqueue(ctx, call)
+	f.enqueue(ctx, observe.Call(x))
 	return nil
 }
 
