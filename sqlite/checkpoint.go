@@ -39,7 +39,7 @@ type checkpointer struct {
 // startCheckpointer opens a connection to the database at path and starts
 // checkpointing its WAL every interval.
 func startCheckpointer(path string, interval time.Duration) (*checkpointer, error) {
-	db, err := sql.Open("sqlite", dsn(path, roleCheckpointer))
+	db, err := openDB(path, roleCheckpointer)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpointer: %w", err)
 	}

@@ -54,7 +54,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	write, err := sql.Open("sqlite", dsn(path, roleWriter))
+	write, err := openDB(path, roleWriter)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn(path, roleReader))
+	read, err := openDB(path, roleReader)
 	if err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -86,6 +86,16 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	store := sqlstore.New(write, read, dialect, migrator.Current)
 	store.CloseWith(checkpoints.Close)
 	return store, nil
+}
+
+// openDB opens a pool of connections to the database at path, for role,
+// whose statements stay prepared (stmtcache.go).
+func openDB(path string, r role) (*sql.DB, error) {
+	c, err := newConnector(dsn(path, r))
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }
 
 // role is what a connection is opened for.

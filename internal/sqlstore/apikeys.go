@@ -81,7 +81,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 
 // APIKeyByHash returns the unrevoked key with that hash.
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*tether.APIKey, error) {
-	row := s.queryRowHot(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash)
+	row := s.read.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash)
 	k, err := scanAPIKey(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tether.Errorf(tether.ENOTFOUND, "no such API key")

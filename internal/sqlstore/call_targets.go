@@ -118,7 +118,7 @@ func (s *Store) CallTarget(ctx context.Context, connectionID string) (*tether.Ca
 func (s *Store) readCallTarget(ctx context.Context, connectionID string) (*tether.CallTarget, error) {
 	t := tether.CallTarget{ConnectionID: connectionID}
 	var state string
-	err := s.queryRowHot(ctx, `SELECT c.integration_name, c.state, k.key_id, k.ciphertext
+	err := s.read.QueryRowContext(ctx, `SELECT c.integration_name, c.state, k.key_id, k.ciphertext
 		FROM connections c JOIN credentials k ON k.connection_id = c.id WHERE c.id = $1`, connectionID).
 		Scan(&t.IntegrationName, &state, &t.Credentials.KeyID, &t.Credentials.Ciphertext)
 	if errors.Is(err, sql.ErrNoRows) {

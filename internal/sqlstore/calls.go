@@ -38,7 +38,6 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	}
 	var changed []string // connections whose call target may have changed
 	defer func() { s.targets.invalidate(changed...) }()
-	s.prepareInsert(ctx)
 	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
 		if err := s.insertCalls(ctx, conn, tx, calls); err != nil {
 			return err
@@ -275,48 +274,18 @@ func (s *Store) insertNewCalls(ctx context.Context, tx *sql.Tx, calls []*tether.
 // that the writer yields its processor often (see eachInsertChunk), which
 // shortens the stretches in which request handlers wait for it (the proxy's
 // latency tail, docs/performance.md); many enough to spare most of the
-// per-statement work, the more so as the full-size statement is prepared
-// once.
+// per-statement work. Each statement shape is prepared once per database
+// connection (SQLite: sqlite/stmtcache.go; PostgreSQL: pgx's cache).
 const callsPerInsert = 20
 
 // execInsertCalls writes calls with multi-row INSERTs ending in suffix.
 func (s *Store) execInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call, suffix string) error {
-	var prepared *sql.Stmt // the prepared INSERT, bound to tx once
-	if stmt := s.insertStmt.Load(); stmt != nil && suffix == "" {
-		prepared = tx.StmtContext(ctx, stmt)
-	}
-	full := s.insertCallsSQL(callsPerInsert, "")
 	return s.eachInsertChunk(calls, suffix, func(query string, args []any) error {
-		var err error
-		if prepared != nil && query == full {
-			_, err = prepared.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, query, args...)
-		}
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("insert calls: %w", err)
 		}
 		return nil
 	})
-}
-
-// prepareInsert prepares the full-size INSERT of eachInsertChunk once, for
-// dialects that insert with INSERTs (SQLite would otherwise parse it again
-// for every chunk). It must run outside a transaction: SQLite's single
-// writer connection is then free, and the statement prepared on it serves
-// every later transaction (tx.StmtContext). Should it fail, the INSERTs run
-// unprepared.
-func (s *Store) prepareInsert(ctx context.Context) {
-	if s.dialect.CopyFrom != nil || s.insertStmt.Load() != nil {
-		return
-	}
-	stmt, err := s.write.PrepareContext(ctx, s.insertCallsSQL(callsPerInsert, ""))
-	if err != nil {
-		return
-	}
-	if !s.insertStmt.CompareAndSwap(nil, stmt) {
-		_ = stmt.Close() //nolint:sqlclosecheck // another batch prepared it first; ours is not kept
-	}
 }
 
 // queryInsertCalls writes the calls whose id is new and passes each id it

@@ -49,6 +49,11 @@ func BenchmarkRecordCalls(b *testing.B) {
 		b.Run(db.name+"/baseline-one-call-per-transaction", func(b *testing.B) {
 			benchmarkRecordCalls(b, db.open(b), 1, 1)
 		})
+		// The proxy's shape at a moderate rate: a batch closes every 50 ms
+		// with about 100 calls, over most of its 100 connections.
+		b.Run(db.name+"/batch=100/connections=100", func(b *testing.B) {
+			benchmarkRecordCalls(b, db.open(b), 100, 100)
+		})
 		for _, batch := range []int{1000, 5000} {
 			for _, connections := range []int{1, 100, 1000} {
 				b.Run(fmt.Sprintf("%s/batch=%d/connections=%d", db.name, batch, connections), func(b *testing.B) {

@@ -11,8 +11,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	tether "github.com/tetherhq/tether"
 )
@@ -53,12 +51,6 @@ type Store struct {
 	dialect Dialect
 	// migrated reports whether every migration is applied (for readiness).
 	migrated func(context.Context) error
-	// hot holds the read statements of the request path, prepared once:
-	// SQLite would otherwise parse them again on every request.
-	hot sync.Map // query text → *sql.Stmt
-	// insertStmt is the call log's full-size INSERT, prepared on the writer
-	// (calls.go).
-	insertStmt atomic.Pointer[sql.Stmt]
 	// targets are the call targets read lately (call_targets.go).
 	targets targetCache
 	// closers stop the dialect's background work before the pools close.
@@ -68,24 +60,6 @@ type Store struct {
 // CloseWith makes Close call fn first: the dialect's background work on the
 // database (SQLite's checkpointer) stops before the pools close.
 func (s *Store) CloseWith(fn func() error) { s.closers = append(s.closers, fn) }
-
-// queryRowHot runs a read that every request makes through a prepared
-// statement (prepared on first use, then per pooled connection by
-// database/sql).
-func (s *Store) queryRowHot(ctx context.Context, query string, args ...any) *sql.Row {
-	if stmt, ok := s.hot.Load(query); ok {
-		return stmt.(*sql.Stmt).QueryRowContext(ctx, args...)
-	}
-	stmt, err := s.read.PrepareContext(ctx, query)
-	if err != nil {
-		return s.read.QueryRowContext(ctx, query, args...) // reports the same error
-	}
-	if prev, loaded := s.hot.LoadOrStore(query, stmt); loaded {
-		_ = stmt.Close() //nolint:sqlclosecheck // another goroutine's statement won; ours is not kept
-		stmt = prev.(*sql.Stmt)
-	}
-	return stmt.QueryRowContext(ctx, args...)
-}
 
 var _ tether.Store = (*Store)(nil)
 
@@ -112,13 +86,6 @@ func (s *Store) Close() error {
 	for _, closeFn := range s.closers {
 		err = errors.Join(err, closeFn())
 	}
-	if stmt := s.insertStmt.Load(); stmt != nil {
-		_ = stmt.Close() //nolint:sqlclosecheck // kept for the store's life, closed with it
-	}
-	s.hot.Range(func(_, stmt any) bool {
-		_ = stmt.(*sql.Stmt).Close()
-		return true
-	})
 	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
