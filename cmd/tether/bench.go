@@ -648,6 +648,7 @@ type benchProxyCmd struct {
 	Rounds          int           `default:"5" help:"Turns the endpoints take, in the closed and in the open loop."`
 	MaxDuration     time.Duration `default:"60s" help:"Upper bound of the closed loop's measured time per endpoint."`
 	RateShare       float64       `default:"0.5" help:"Rate of the open loop, as a share of Tether's peak."`
+	Rate            float64       `help:"Rate of the open loop in requests/s, instead of --rate-share of the peak (to compare builds at one rate)."`
 	RateDuration    time.Duration `default:"20s" help:"Measured time of the open loop per endpoint."`
 	RateWarmup      time.Duration `default:"2s" help:"Unmeasured time of the open loop per endpoint first."`
 	ProfileRequests int           `default:"20000" help:"Requests through Tether's proxy alone while --cpu-profile records."`
@@ -673,7 +674,7 @@ func (b *benchProxyCmd) run(ctx context.Context, w io.Writer) error {
 	opts := bench.ProxyOptions{
 		Connections: b.Connections, Path: b.Path,
 		Concurrency: b.Concurrency, Requests: b.Requests, Warmup: b.Warmup, Rounds: b.Rounds, MaxDuration: b.MaxDuration,
-		RateShare: b.RateShare, RateDuration: b.RateDuration, RateWarmup: b.RateWarmup,
+		RateShare: b.RateShare, RateDuration: b.RateDuration, RateWarmup: b.RateWarmup, Rate: b.Rate,
 		DatabaseProcess: databaseProcess(b.Store), Seed: b.Seed, Progress: os.Stderr,
 	}
 	var rep *bench.ProxyReport

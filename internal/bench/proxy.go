@@ -65,6 +65,10 @@ type ProxyOptions struct {
 	// its warm-up per endpoint.
 	RateShare                float64
 	RateDuration, RateWarmup time.Duration
+	// Rate, when positive, is the open loop's rate in requests/s instead of
+	// RateShare of the peak: builds compared at the same rate although their
+	// peaks differ.
+	Rate float64
 	// ProfileRequests are sent through Tether's proxy alone, in a closed
 	// loop at Concurrency, while Profile's profile runs. Without Profile
 	// there is no such phase.
@@ -161,6 +165,9 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 	}
 
 	rep.Rate = opts.RateShare * rep.Peak[proxyTether].Throughput()
+	if opts.Rate > 0 {
+		rep.Rate = opts.Rate
+	}
 	if rep.Rate <= 0 {
 		return nil, fmt.Errorf("no request through Tether's proxy succeeded: %w", rep.Peak[proxyTether].FirstFailure)
 	}
@@ -311,7 +318,7 @@ func (r *ProxyReport) Write(w io.Writer) {
 		o.Concurrency, o.Warmup, o.Requests, o.Rounds, r.PeakCPU)
 	WriteLoadTable(w, r.Peak)
 	fmt.Fprintf(w, "\nLatency: open loop at %.0f requests/s (%.0f %% of Tether's peak) for each endpoint, %d workers on keep-alive connections, each request timed from when it was due (wrk2-style); %s warm-up, then %s measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
-		r.Rate, 100*o.RateShare, DefaultRateWorkers, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
+		r.Rate, 100*r.Rate/r.Peak[proxyTether].Throughput(), DefaultRateWorkers, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
 	WriteLoadTable(w, r.AtRate)
 	if o.ProfiledElsewhere {
 		fmt.Fprintf(w, "\nCPU profile: of the `tether serve` process, over the whole run.\n")
