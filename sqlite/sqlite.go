@@ -40,6 +40,18 @@ var dialect = sqlstore.Dialect{
 	IsUniqueViolation: isUniqueViolation,
 	Placeholder:       func(int) string { return "?" },
 	IDList:            idList,
+	DataVersion:       dataVersion,
+}
+
+// dataVersion is PRAGMA data_version of the transaction's connection: it
+// changes when another connection commits, and only the writer connection
+// of this process commits (its readers are query-only).
+func dataVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read data version: %w", err)
+	}
+	return v, nil
 }
 
 // idList passes a list of ids as one JSON array parameter.

@@ -369,3 +369,104 @@ func testDeleteConnectionPurgesCalls(t *testing.T, s tether.Store) {
 		t.Errorf("calls of the other connection: %+v", got)
 	}
 }
+
+// Each batch applies the engine to the connection as the database holds it
+// then: after its own earlier batches, after other writes of the connection
+// (the SQLite store keeps what its batches committed), after a failed batch,
+// and not at all once the connection is deleted.
+func testRecordCallsSeesEveryWrite(t *testing.T, s tether.Store) {
+	c := newConnection("acme_wms", "cust-1")
+	mustCreate(t, s, c)
+	var seen *tether.Connection
+	record := func(change func(*tether.Connection), fail error) error {
+		t.Helper()
+		return s.RecordCalls(ctx(t), []*tether.Call{newCall(&c.ID, time.Now())},
+			func(conn *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
+				copied := *conn
+				copied.Errors = slices.Clone(conn.Errors)
+				seen = &copied
+				change(conn)
+				return nil, fail
+			})
+	}
+	mustSee := func(step string, check func(*tether.Connection) bool) {
+		t.Helper()
+		seen = nil
+		if err := record(func(*tether.Connection) {}, nil); err != nil {
+			t.Fatalf("%s: RecordCalls: %v", step, err)
+		}
+		if seen == nil || !check(seen) {
+			t.Errorf("%s: the next batch saw %+v", step, seen)
+		}
+	}
+
+	// The batch's own change, an error opening with it.
+	err := record(func(conn *tether.Connection) {
+		conn.Status = tether.StatusUnhealthy
+		conn.Errors = append(conn.Errors, tether.ConnectionError{
+			ID: tether.NewID(tether.PrefixError), Type: tether.ErrorInvalidCredentials, Message: "revoked",
+			Blocking: true, Resolution: "reinstall", FirstSeenAt: tether.Now(), LastSeenAt: tether.Now(), Occurrences: 1,
+		})
+	}, nil)
+	if err != nil {
+		t.Fatalf("RecordCalls: %v", err)
+	}
+	mustSee("after a batch", func(conn *tether.Connection) bool {
+		return conn.Status == tether.StatusUnhealthy && len(conn.Errors) == 1
+	})
+
+	// Another write: the error closes and the connection is paused.
+	if _, err := s.UpdateConnection(ctx(t), c.ID, func(conn *tether.Connection) ([]tether.Event, error) {
+		conn.Errors, conn.Status, conn.State = nil, tether.StatusHealthy, tether.StatePaused
+		return nil, nil
+	}); err != nil {
+		t.Fatalf("UpdateConnection: %v", err)
+	}
+	mustSee("after UpdateConnection", func(conn *tether.Connection) bool {
+		return conn.State == tether.StatePaused && conn.Status == tether.StatusHealthy && len(conn.Errors) == 0
+	})
+
+	// New credentials with another change.
+	if _, err := s.ReplaceCredentials(ctx(t), c.ID, tether.SealedCredentials{KeyID: "k2", Ciphertext: []byte("y")},
+		func(conn *tether.Connection) ([]tether.Event, error) {
+			conn.DisplayName = "Reinstalled"
+			return nil, nil
+		}); err != nil {
+		t.Fatalf("ReplaceCredentials: %v", err)
+	}
+	mustSee("after ReplaceCredentials", func(conn *tether.Connection) bool { return conn.DisplayName == "Reinstalled" })
+
+	// A batch that fails changes nothing the next one sees.
+	if err := record(func(conn *tether.Connection) { conn.DisplayName = "Rolled back" }, errors.New("boom")); err == nil {
+		t.Fatal("a failing apply did not fail RecordCalls")
+	}
+	mustSee("after a failed batch", func(conn *tether.Connection) bool { return conn.DisplayName == "Reinstalled" })
+
+	// A batch holding a call stored already (a retried commit) applies its
+	// new calls alone, in a transaction of its own.
+	stored := newCall(&c.ID, time.Now())
+	if err := s.RecordCalls(ctx(t), []*tether.Call{stored}, noApply); err != nil {
+		t.Fatalf("RecordCalls: %v", err)
+	}
+	err = s.RecordCalls(ctx(t), []*tether.Call{stored, newCall(&c.ID, time.Now())},
+		func(conn *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
+			conn.DisplayName = "Retried"
+			return nil, nil
+		})
+	if err != nil {
+		t.Fatalf("RecordCalls with a call stored already: %v", err)
+	}
+	mustSee("after a retried batch", func(conn *tether.Connection) bool { return conn.DisplayName == "Retried" })
+
+	// A deleted connection is not applied to, and its calls are dropped.
+	if err := s.DeleteConnection(ctx(t), c.ID, func(*tether.Connection) ([]tether.Event, error) { return nil, nil }); err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+	seen = nil
+	if err := record(func(*tether.Connection) {}, nil); err != nil || seen != nil {
+		t.Errorf("a batch of a deleted connection: %v, saw %+v", err, seen)
+	}
+	if got := listCalls(t, s, tether.CallFilter{ConnectionID: c.ID}, 10); len(got) != 0 {
+		t.Errorf("%d calls of the deleted connection kept", len(got))
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Open) {
 		{"FailedApplySavesNothing", testFailedApplySavesNothing},
 		{"CallsOfUnknownConnection", testCallsOfUnknownConnection},
 		{"RecordCallsTwice", testRecordCallsTwice},
+		{"RecordCallsSeesEveryWrite", testRecordCallsSeesEveryWrite},
 		{"PruneCalls", testPruneCalls},
 		{"DeleteConnectionPurgesCalls", testDeleteConnectionPurgesCalls},
 	}

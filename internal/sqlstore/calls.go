@@ -38,13 +38,21 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	}
 	var changed []string // connections whose call target may have changed
 	defer func() { s.targets.invalidate(changed...) }()
+	var applied []*tether.Connection // as committed, for the applied cache
 	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
 		if err := s.insertCalls(ctx, conn, tx, calls); err != nil {
 			return err
 		}
-		return s.applyToConnections(ctx, tx, calls, apply, &changed)
-	})
-	if err == nil || !s.dialect.IsUniqueViolation(err) {
+		return s.applyToConnections(ctx, tx, calls, apply, &changed, &applied)
+	}, func() { s.applied.keep(applied) })
+	if err == nil {
+		return nil
+	}
+	// Whatever the batch read stays true (it committed nothing), but the
+	// retry below keeps nothing: drop its connections.
+	ids, _ := groupByConnection(calls)
+	s.applied.drop(ids...)
+	if !s.dialect.IsUniqueViolation(err) {
 		return err
 	}
 	// Some ids are stored already (rare, so the bulk load above does not pay
@@ -54,13 +62,15 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 		if err != nil {
 			return err
 		}
-		return s.applyToConnections(ctx, tx, fresh, apply, &changed)
+		return s.applyToConnections(ctx, tx, fresh, apply, &changed, nil)
 	})
 }
 
 // inConnTx is inTx on a connection held for the whole transaction, so that a
-// dialect's bulk load can reach the driver's connection under it.
-func (s *Store) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error) error {
+// dialect's bulk load can reach the driver's connection under it; committed
+// runs after the commit, while the connection is still held (on SQLite,
+// before any other write can begin).
+func (s *Store) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error, committed func()) error {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("get connection: %w", err)
@@ -77,6 +87,7 @@ func (s *Store) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed()
 	return nil
 }
 
@@ -90,15 +101,16 @@ const connectionsPerLoad = 500
 // by one (a batch of 1,000 calls may touch hundreds), always in id order so
 // that concurrent batches cannot deadlock, and a connection that apply left
 // unchanged is not written back. The ids of connections whose row changed
-// beyond the health columns are appended to changed.
+// beyond the health columns are appended to changed, and, unless applied is
+// nil, every connection as it is to be committed to applied.
 func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tether.Call,
-	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error), changed *[]string) error {
+	apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error), changed *[]string, applied *[]*tether.Connection) error {
 	if apply == nil {
 		return nil
 	}
 	ids, byConnection := groupByConnection(calls)
 	for chunk := range slices.Chunk(ids, connectionsPerLoad) {
-		loaded, err := s.loadConnections(ctx, tx, chunk, s.dialect.LockRow)
+		loaded, err := s.loadForApply(ctx, tx, chunk)
 		if err != nil {
 			return err
 		}
@@ -117,6 +129,9 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 			change, err := applyToConnection(ctx, tx, before, after, byConnection[id], apply)
 			if err != nil {
 				return err
+			}
+			if applied != nil {
+				*applied = append(*applied, after)
 			}
 			switch {
 			case change == healthChanged && after.Status == before.Status:

@@ -285,6 +285,7 @@ func (s *Store) updateConnection(ctx context.Context, id string, creds *tether.S
 	var updated *tether.Connection
 	defer s.targets.invalidate(id) // after the commit: see call_targets.go
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		s.applied.drop(id) // inside the transaction: see applied_cache.go
 		before, err := s.loadConnection(ctx, tx, id, s.dialect.LockRow)
 		if err != nil {
 			return err
@@ -445,6 +446,7 @@ var connectionTables = []struct{ table, column string }{
 func (s *Store) DeleteConnection(ctx context.Context, id string, change func(*tether.Connection) ([]tether.Event, error)) error {
 	defer s.targets.invalidate(id) // after the commit: see call_targets.go
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		s.applied.drop(id) // inside the transaction: see applied_cache.go
 		c, err := s.loadConnection(ctx, tx, id, s.dialect.LockRow)
 		if err != nil {
 			return err

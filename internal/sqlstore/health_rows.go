@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	tether "github.com/tetherhq/tether"
@@ -121,7 +122,7 @@ func samePtr[T comparable](a, b *T) bool {
 // the copy freely: its slices and metadata map are its own.
 func cloneConnection(c *tether.Connection) *tether.Connection {
 	out := *c
-	out.Errors = append([]tether.ConnectionError(nil), c.Errors...)
+	out.Errors = slices.Clone(c.Errors) // an empty list stays one: the API shows [], not null
 	out.Resources = make([]tether.ResourceState, len(c.Resources))
 	for i, r := range c.Resources {
 		if r.Sync != nil {

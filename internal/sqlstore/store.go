@@ -42,6 +42,13 @@ type Dialect struct {
 	// cost a parse per list: PostgreSQL "= ANY($n)" with a text array,
 	// SQLite "IN (SELECT value FROM json_each(?))" with a JSON array.
 	IDList func(n int, ids []string) (sql string, arg any)
+	// DataVersion, where set, says that the store is its database's only
+	// writer in this process and returns, inside a write transaction, a
+	// number that changes whenever another process commits to the database
+	// (SQLite: PRAGMA data_version). The call log's batches then keep the
+	// connections they wrote (applied_cache.go). Nil (PostgreSQL, whose
+	// other instances write too): every batch loads its connections.
+	DataVersion func(ctx context.Context, tx *sql.Tx) (int64, error)
 }
 
 // Store implements tether.Store over database/sql.
@@ -53,6 +60,9 @@ type Store struct {
 	migrated func(context.Context) error
 	// targets are the call targets read lately (call_targets.go).
 	targets targetCache
+	// applied are the connections as the call log's batches committed them
+	// (applied_cache.go; used where Dialect.DataVersion is set).
+	applied appliedCache
 	// closers stop the dialect's background work before the pools close.
 	closers []func() error
 }
