@@ -142,10 +142,10 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 				*changed = append(*changed, id)
 			}
 		}
-		if err := updateHealthColumns(ctx, tx, healthOnly, false, s.dialect.Placeholder); err != nil {
+		if err := updateHealthColumns(ctx, tx, healthOnly, false, s.dialect); err != nil {
 			return err
 		}
-		if err := updateHealthColumns(ctx, tx, healthAndStatus, true, s.dialect.Placeholder); err != nil {
+		if err := updateHealthColumns(ctx, tx, healthAndStatus, true, s.dialect); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	tether "github.com/tetherhq/tether"
 )
@@ -29,45 +30,74 @@ import (
 // own value and 0.23 s without it (modernc SQLite, this machine). With the
 // 1,000 connections of BenchmarkRecordCalls the difference is lost in the
 // noise: their index pages stay in the cache.
-func updateHealthColumns(ctx context.Context, tx *sql.Tx, cs []*tether.Connection, withStatus bool, placeholder func(int) string) error {
+func updateHealthColumns(ctx context.Context, tx *sql.Tx, cs []*tether.Connection, withStatus bool, d Dialect) error {
 	if len(cs) == 0 {
 		return nil
 	}
 	// Pad the list to a power of two by repeating its last connection (the
 	// same values twice update the row the same way), so there are a handful
-	// of statement texts, not one per chunk size, for drivers that prepare
-	// and cache each text (pgx does, per pooled connection).
+	// of statement texts, not one per chunk size, for the drivers to keep
+	// prepared.
 	for len(cs)&(len(cs)-1) != 0 {
 		cs = append(cs, cs[len(cs)-1])
 	}
-	var rows []string
-	args := make([]any, 0, len(cs)*8)
+	args := make([]any, 0, len(cs)*healthColumnCount)
 	for _, c := range cs {
-		marks := make([]string, 8)
-		for i := range marks {
-			marks[i] = placeholder(len(args) + i + 1)
+		args = append(args, c.ID, string(c.Status), nullMillis(c.LastHealthyAt), nullMillis(c.LastUnhealthyAt),
+			c.UpdatedAt.Millis(), c.Transient.Count, nullMillis(c.Transient.Since), c.Transient.Resource)
+	}
+	if _, err := tx.ExecContext(ctx, updateHealthSQL(d, len(cs), withStatus), args...); err != nil {
+		return fmt.Errorf("update health of %d connections: %w", len(cs), err)
+	}
+	return nil
+}
+
+// healthColumnCount is how many values updateHealthColumns passes per
+// connection.
+const healthColumnCount = 8
+
+type updateHealthKey struct {
+	dialect    string
+	rows       int
+	withStatus bool
+}
+
+var updateHealthSQLCache sync.Map // updateHealthKey → statement
+
+// updateHealthSQL returns the health UPDATE of n connections, built once per
+// shape: it is as long as the batch is wide (8 parameters a connection), and
+// built anew for every batch it was most of the write-back's allocations.
+func updateHealthSQL(d Dialect, n int, withStatus bool) string {
+	key := updateHealthKey{d.Name, n, withStatus}
+	if q, ok := updateHealthSQLCache.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(`WITH v (id, status, last_healthy_at, last_unhealthy_at, updated_at,
+			transient_count, transient_since, transient_resource) AS (VALUES `)
+	for row := range n {
+		if row > 0 {
+			b.WriteString(", ")
 		}
 		// Casts give the VALUES columns their types on PostgreSQL (a NULL
 		// has none otherwise); SQLite takes them as no-ops.
-		rows = append(rows, fmt.Sprintf("(CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT))",
-			marks[0], marks[1], marks[2], marks[3], marks[4], marks[5], marks[6], marks[7]))
-		args = append(args, c.ID, string(c.Status), nullMillis(c.LastHealthyAt), nullMillis(c.LastUnhealthyAt),
-			c.UpdatedAt.Millis(), c.Transient.Count, nullMillis(c.Transient.Since), c.Transient.Resource)
+		marks := make([]any, healthColumnCount)
+		for i := range marks {
+			marks[i] = d.Placeholder(row*healthColumnCount + i + 1)
+		}
+		fmt.Fprintf(&b, "(CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT))", marks...)
 	}
 	setStatus := ""
 	if withStatus {
 		setStatus = "status = v.status, "
 	}
-	_, err := tx.ExecContext(ctx, `WITH v (id, status, last_healthy_at, last_unhealthy_at, updated_at,
-			transient_count, transient_since, transient_resource) AS (VALUES `+strings.Join(rows, ", ")+`)
-		UPDATE connections SET `+setStatus+`last_healthy_at = v.last_healthy_at,
+	b.WriteString(`)
+		UPDATE connections SET ` + setStatus + `last_healthy_at = v.last_healthy_at,
 			last_unhealthy_at = v.last_unhealthy_at, updated_at = v.updated_at, transient_count = v.transient_count,
 			transient_since = v.transient_since, transient_resource = v.transient_resource
-		FROM v WHERE connections.id = v.id`, args...)
-	if err != nil {
-		return fmt.Errorf("update health of %d connections: %w", len(cs), err)
-	}
-	return nil
+		FROM v WHERE connections.id = v.id`)
+	q, _ := updateHealthSQLCache.LoadOrStore(key, b.String())
+	return q.(string)
 }
 
 // withHealthOf returns a copy of c with the health columns of h.
