@@ -33,7 +33,12 @@ type CPUUse struct {
 	ServersApart bool
 }
 
-type cpuTimes struct{ machine, self, database, servers int64 } // clock ticks
+// cpuTimes are CPU times in clock ticks; database has one entry per process
+// of the database server, by processKey.
+type cpuTimes struct {
+	machine, self, servers int64
+	database               map[string]int64
+}
 
 // StartCPUMeter starts measuring. database names the database server's
 // processes ("postgres"), or is empty for an embedded database; servers are
@@ -54,7 +59,7 @@ func (m *CPUMeter) Stop() (CPUUse, error) {
 	wall := time.Since(m.start).Seconds() * clockTicks
 	cores := func(before, after int64) float64 { return float64(after-before) / wall }
 	self := cores(m.before.self, after.self)
-	database := cores(m.before.database, after.database)
+	database := cores(0, cpuSince(m.before.database, after.database))
 	servers := cores(m.before.servers, after.servers)
 	machine := cores(m.before.machine, after.machine)
 	return CPUUse{Self: self, Database: database, Servers: servers, Others: max(0, machine-self-database-servers),
@@ -67,14 +72,14 @@ func (m *CPUMeter) read() (cpuTimes, error) {
 	if t.machine, err = machineBusy(); err != nil {
 		return t, err
 	}
-	if t.self, _, err = processCPU("/proc/self/stat"); err != nil {
+	if t.self, err = ownCPU("/proc/self/stat"); err != nil {
 		return t, err
 	}
 	if m.database != "" {
 		t.database = processesCPU(m.database)
 	}
 	for _, pid := range m.servers {
-		ticks, _, err := processCPU(fmt.Sprintf("/proc/%d/stat", pid))
+		ticks, err := ownCPU(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			return t, err
 		}
@@ -107,42 +112,68 @@ func machineBusy() (int64, error) {
 	return busy, nil
 }
 
-// processesCPU sums the CPU time of the running processes named name.
-// Processes that ended meanwhile are missed, which only makes "everything
-// else" look busier than it was.
-func processesCPU(name string) int64 {
+// processesCPU returns the CPU time of each running process named name, by
+// processKey.
+func processesCPU(name string) map[string]int64 {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var total int64
+	byProcess := make(map[string]int64)
 	for _, stat := range stats {
-		if ticks, comm, err := processCPU(stat); err == nil && comm == name {
-			total += ticks
+		if p, err := readProcessStat(stat); err == nil && p.comm == name {
+			byProcess[p.key] = p.ticks
 		}
+	}
+	return byProcess
+}
+
+// cpuSince is the CPU time the processes of after used since before: all of
+// it for a process that started meanwhile. A process that ended meanwhile is
+// missed (its time shows as everything else's), never subtracted: the
+// database server's backends come and go as its clients connect.
+func cpuSince(before, after map[string]int64) int64 {
+	var total int64
+	for key, ticks := range after {
+		total += ticks - before[key]
 	}
 	return total
 }
 
-// processCPU reads the user and system CPU time and the name of a process
-// from its /proc/PID/stat.
-func processCPU(statPath string) (ticks int64, comm string, err error) {
+// processStat is what the meter reads of a process's /proc/PID/stat.
+type processStat struct {
+	ticks int64  // user and system CPU time
+	comm  string // the process's name
+	key   string // pid and start time: a pid used again is another process
+}
+
+// ownCPU reads the CPU time of the process of statPath.
+func ownCPU(statPath string) (int64, error) {
+	p, err := readProcessStat(statPath)
+	return p.ticks, err
+}
+
+// readProcessStat reads the user and system CPU time, the name and the
+// identity of a process from its /proc/PID/stat.
+func readProcessStat(statPath string) (processStat, error) {
 	raw, err := os.ReadFile(statPath)
 	if err != nil {
-		return 0, "", err
+		return processStat{}, err
 	}
 	// "pid (comm) state ppid ...": comm may hold spaces, so split at the last ')'.
 	open, end := strings.IndexByte(string(raw), '('), strings.LastIndexByte(string(raw), ')')
 	if open < 0 || end < open {
-		return 0, "", fmt.Errorf("unexpected %s", statPath)
+		return processStat{}, fmt.Errorf("unexpected %s", statPath)
 	}
-	fields := strings.Fields(string(raw[end+1:])) // from state on: utime and stime are the 12th and 13th
-	if len(fields) < 13 {
-		return 0, "", fmt.Errorf("unexpected %s", statPath)
+	// From state on: utime and stime are the 12th and 13th, starttime the 20th.
+	fields := strings.Fields(string(raw[end+1:]))
+	if len(fields) < 20 {
+		return processStat{}, fmt.Errorf("unexpected %s", statPath)
 	}
 	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
 	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, "", fmt.Errorf("unexpected %s", statPath)
+		return processStat{}, fmt.Errorf("unexpected %s", statPath)
 	}
-	return utime + stime, string(raw[open+1 : end]), nil
+	pid := strings.TrimSpace(string(raw[:open]))
+	return processStat{ticks: utime + stime, comm: string(raw[open+1 : end]), key: pid + "@" + fields[19]}, nil
 }
 
 // String says who used the CPU, in cores on average.
