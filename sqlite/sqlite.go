@@ -40,6 +40,7 @@ var dialect = sqlstore.Dialect{
 	IsUniqueViolation: isUniqueViolation,
 	Placeholder:       func(int) string { return "?" },
 	IDList:            idList,
+	BulkInsert:        "INSERT OR ROLLBACK",
 	DataVersion:       dataVersion,
 }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -253,7 +254,7 @@ func (s *Store) loadConnections(ctx context.Context, q querier, ids []string, lo
 // fails it with a unique violation.
 func (s *Store) insertCalls(ctx context.Context, conn *sql.Conn, tx *sql.Tx, calls []*tether.Call) error {
 	if s.dialect.CopyFrom == nil {
-		return s.execInsertCalls(ctx, tx, calls, "")
+		return s.execInsertCalls(ctx, tx, calls)
 	}
 	rows := make([][]any, len(calls))
 	values := make([]any, 0, len(calls)*len(callColumnNames))
@@ -293,9 +294,9 @@ func (s *Store) insertNewCalls(ctx context.Context, tx *sql.Tx, calls []*tether.
 // connection (SQLite: sqlite/stmtcache.go; PostgreSQL: pgx's cache).
 const callsPerInsert = 20
 
-// execInsertCalls writes calls with multi-row INSERTs ending in suffix.
-func (s *Store) execInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call, suffix string) error {
-	return s.eachInsertChunk(calls, suffix, func(query string, args []any) error {
+// execInsertCalls writes calls with the dialect's multi-row INSERTs.
+func (s *Store) execInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call) error {
+	return s.eachInsertChunk(calls, cmp.Or(s.dialect.BulkInsert, "INSERT"), "", func(query string, args []any) error {
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("insert calls: %w", err)
 		}
@@ -306,7 +307,7 @@ func (s *Store) execInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether
 // queryInsertCalls writes the calls whose id is new and passes each id it
 // wrote to inserted.
 func (s *Store) queryInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tether.Call, inserted func(id string)) error {
-	return s.eachInsertChunk(calls, " ON CONFLICT DO NOTHING RETURNING id", func(query string, args []any) error {
+	return s.eachInsertChunk(calls, "INSERT", " ON CONFLICT DO NOTHING RETURNING id", func(query string, args []any) error {
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("insert calls: %w", err)
@@ -323,16 +324,16 @@ func (s *Store) queryInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tethe
 	})
 }
 
-// eachInsertChunk calls run with the INSERT statement and arguments of each
-// chunk of callsPerInsert calls.
-func (s *Store) eachInsertChunk(calls []*tether.Call, suffix string, run func(query string, args []any) error) error {
+// eachInsertChunk calls run with the INSERT statement (starting with verb,
+// ending in suffix) and arguments of each chunk of callsPerInsert calls.
+func (s *Store) eachInsertChunk(calls []*tether.Call, verb, suffix string, run func(query string, args []any) error) error {
 	args := make([]any, 0, len(callColumnNames)*min(len(calls), callsPerInsert))
 	for chunk := range slices.Chunk(calls, callsPerInsert) {
 		args = args[:0]
 		for _, c := range chunk {
 			args = appendCallArgs(args, c)
 		}
-		if err := run(s.insertCallsSQL(len(chunk), suffix), args); err != nil {
+		if err := run(s.insertCallsSQL(verb, len(chunk), suffix), args); err != nil {
 			return err
 		}
 		// Let the request goroutines waiting for a processor run between
@@ -345,21 +346,21 @@ func (s *Store) eachInsertChunk(calls []*tether.Call, suffix string, run func(qu
 }
 
 type insertKey struct {
-	dialect string
-	rows    int
-	suffix  string
+	dialect, verb string
+	rows          int
+	suffix        string
 }
 
 var insertCallsSQLCache sync.Map // insertKey → statement
 
 // insertCallsSQL returns the INSERT of n calls, built once per shape.
-func (s *Store) insertCallsSQL(n int, suffix string) string {
-	key := insertKey{s.dialect.Name, n, suffix}
+func (s *Store) insertCallsSQL(verb string, n int, suffix string) string {
+	key := insertKey{s.dialect.Name, verb, n, suffix}
 	if q, ok := insertCallsSQLCache.Load(key); ok {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO call_logs (" + callColumns + ") VALUES ")
+	b.WriteString(verb + " INTO call_logs (" + callColumns + ") VALUES ")
 	for row := range n {
 		if row > 0 {
 			b.WriteString(", ")

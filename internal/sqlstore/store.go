@@ -33,6 +33,12 @@ type Dialect struct {
 	// conn (PostgreSQL: COPY); nil where multi-row INSERTs are the fastest
 	// way in (SQLite).
 	CopyFrom func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
+	// BulkInsert starts the multi-row INSERTs of the call log where there
+	// is no CopyFrom (default "INSERT"). SQLite: "INSERT OR ROLLBACK", which spares it the
+	// statement journal an INSERT of many rows keeps to undo itself alone
+	// (10 % of a batch's time): a batch that breaks a constraint fails
+	// whole anyway, and its transaction is retried (calls.go).
+	BulkInsert string
 	// DailyCallPartitions is set where call_logs is partitioned by day on
 	// started_at (PostgreSQL): the store keeps the coming days' partitions
 	// ready and prunes by dropping whole days (calls.go).
