@@ -163,3 +163,24 @@ func TestAppliedConnectionsAfterAnotherProcessWrites(t *testing.T) {
 		t.Errorf("the batch after another process's commit saw display name %q", seen)
 	}
 }
+
+// PostgreSQL's other instances write too: its batches keep nothing and load
+// every connection under its lock.
+func TestNothingIsKeptWhereOtherInstancesWrite(t *testing.T) {
+	s := openPostgres(t)
+	ctx := context.Background()
+	c := newConnection("cust-1")
+	if err := s.CreateConnection(ctx, c, tether.SealedCredentials{KeyID: "k", Ciphertext: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(conn *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
+		conn.Status = tether.StatusHealthy
+		return nil, nil
+	}
+	if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, touch); err != nil {
+		t.Fatal(err)
+	}
+	if kept := s.AppliedConnection(c.ID); kept != nil {
+		t.Errorf("the PostgreSQL store kept connection %s", kept.ID)
+	}
+}

@@ -39,13 +39,20 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	}
 	var changed []string // connections whose call target may have changed
 	defer func() { s.targets.invalidate(changed...) }()
-	var applied []*tether.Connection // as committed, for the applied cache
+	var applied *[]*tether.Connection // as committed, where the applied cache is kept
+	if s.dialect.DataVersion != nil {
+		applied = new([]*tether.Connection)
+	}
 	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
 		if err := s.insertCalls(ctx, conn, tx, calls); err != nil {
 			return err
 		}
-		return s.applyToConnections(ctx, tx, calls, apply, &changed, &applied)
-	}, func() { s.applied.keep(applied) })
+		return s.applyToConnections(ctx, tx, calls, apply, &changed, applied)
+	}, func() {
+		if applied != nil {
+			s.applied.keep(*applied)
+		}
+	})
 	if err == nil {
 		return nil
 	}
