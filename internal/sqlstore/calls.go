@@ -39,39 +39,48 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	}
 	var changed []string // connections whose call target may have changed
 	defer func() { s.targets.invalidate(changed...) }()
-	var applied *[]*tether.Connection // as committed, where the applied cache is kept
+	err := s.recordInTx(ctx, apply, &changed, func(conn *sql.Conn, tx *sql.Tx) ([]*tether.Call, error) {
+		return calls, s.insertCalls(ctx, conn, tx, calls)
+	})
+	if err == nil || !s.dialect.IsUniqueViolation(err) {
+		return err
+	}
+	// Some ids are stored already (rare, so the bulk load above does not pay
+	// for checking each id): insert and apply only the calls that are new.
+	return s.recordInTx(ctx, apply, &changed, func(_ *sql.Conn, tx *sql.Tx) ([]*tether.Call, error) {
+		return s.insertNewCalls(ctx, tx, calls)
+	})
+}
+
+// recordInTx runs one transaction of RecordCalls: insert stores calls and
+// returns those to apply, which are then applied. Once it commits, and while
+// it still holds the write connection, the applied cache keeps the
+// connections as committed; if it fails, their kept copies are dropped
+// (dropping is always safe: the next batch loads them).
+func (s *Store) recordInTx(ctx context.Context, apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error),
+	changed *[]string, insert func(*sql.Conn, *sql.Tx) ([]*tether.Call, error)) error {
+	var applied *[]*tether.Connection // nil where no applied cache is kept
 	if s.dialect.DataVersion != nil {
 		applied = new([]*tether.Connection)
 	}
+	var inserted []*tether.Call
 	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
-		if err := s.insertCalls(ctx, conn, tx, calls); err != nil {
+		var err error
+		if inserted, err = insert(conn, tx); err != nil {
 			return err
 		}
-		return s.applyToConnections(ctx, tx, calls, apply, &changed, applied)
+		return s.applyToConnections(ctx, tx, inserted, apply, changed, applied)
 	}, func() {
 		if applied != nil {
 			s.applied.keep(*applied)
 		}
 	})
-	if err == nil {
-		return nil
-	}
-	// Whatever the batch read stays true (it committed nothing), but the
-	// retry below keeps nothing: drop its connections.
-	ids, _ := groupByConnection(calls)
-	s.applied.drop(ids...)
-	if !s.dialect.IsUniqueViolation(err) {
-		return err
-	}
-	// Some ids are stored already (rare, so the bulk load above does not pay
-	// for checking each id): insert and apply only the calls that are new.
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		fresh, err := s.insertNewCalls(ctx, tx, calls)
-		if err != nil {
-			return err
+	if err != nil && applied != nil {
+		for _, c := range *applied {
+			s.applied.drop(c.ID)
 		}
-		return s.applyToConnections(ctx, tx, fresh, apply, &changed, nil)
-	})
+	}
+	return err
 }
 
 // inConnTx is inTx on a connection held for the whole transaction, so that a
