@@ -41,18 +41,26 @@ var dialect = sqlstore.Dialect{
 	Placeholder:       func(int) string { return "?" },
 	IDList:            idList,
 	BulkInsert:        "INSERT OR ROLLBACK",
-	DataVersion:       dataVersion,
+	// DataVersion is set by Open, per database: see dataVersion.
 }
 
-// dataVersion is PRAGMA data_version of the transaction's connection: it
-// changes when another connection commits, and only the writer connection
-// of this process commits (its readers are query-only).
-func dataVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
-	var v int64
-	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("read data version: %w", err)
+// dataVersion returns the store's Dialect.DataVersion for the writer pool
+// of writer: PRAGMA data_version of the transaction's connection, which
+// changes when another connection commits (only the writer connection of
+// this process commits: its readers are query-only). The number counts per
+// connection, and a connection opened anew (database/sql replaces one it
+// found broken) starts again where an old one may have read the same value:
+// so the version also holds which connection of the pool (of one) read it.
+func dataVersion(writer *connector) func(context.Context, *sql.Tx) (int64, error) {
+	return func(ctx context.Context, tx *sql.Tx) (int64, error) {
+		var v int64
+		if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+			return 0, fmt.Errorf("read data version: %w", err)
+		}
+		// The transaction's connection is the last one opened: the pool
+		// has one at most.
+		return writer.opened.Load()<<40 | v&(1<<40-1), nil
 	}
-	return v, nil
 }
 
 // idList passes a list of ids as one JSON array parameter.
@@ -67,7 +75,11 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	write, err := openDB(path, roleWriter)
+	writer, err := newConnector(dsn(path, roleWriter))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write := sql.OpenDB(writer)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -96,7 +108,9 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		_ = read.Close()
 		return nil, err
 	}
-	store := sqlstore.New(write, read, dialect, migrator.Current)
+	d := dialect
+	d.DataVersion = dataVersion(writer)
+	store := sqlstore.New(write, read, d, migrator.Current)
 	store.CloseWith(checkpoints.Close)
 	return store, nil
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"reflect"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -24,23 +25,29 @@ import (
 const cachedStatements = 128
 
 // connector opens connections, through the driver's own connector, whose
-// statements stay prepared.
-type connector struct{ base driver.Connector }
-
-func newConnector(dsn string) (connector, error) {
-	base, err := sqlite.NewConnector(dsn)
-	return connector{base: base}, err
+// statements stay prepared, and counts them.
+type connector struct {
+	base driver.Connector
+	// opened counts the connections opened so far: with a pool of one
+	// connection (the writer) it tells which connection is the current one.
+	opened atomic.Int64
 }
 
-func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+func newConnector(dsn string) (*connector, error) {
+	base, err := sqlite.NewConnector(dsn)
+	return &connector{base: base}, err
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.base.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
+	c.opened.Add(1)
 	return newCachingConn(conn)
 }
 
-func (c connector) Driver() driver.Driver { return c.base.Driver() }
+func (c *connector) Driver() driver.Driver { return c.base.Driver() }
 
 // sqliteConn is what the driver's connections offer database/sql.
 type sqliteConn interface {

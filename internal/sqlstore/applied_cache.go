@@ -26,7 +26,11 @@ import (
 //     write connection back, and keeps nothing if it fails;
 //   - a commit by another process (`tether keys create`, a second server on
 //     the same file) changes the database's data version, and the next batch
-//     then drops every kept connection.
+//     then drops every kept connection (SQLite counts that version per
+//     connection, so the dialect's number also changes with the writer
+//     connection: see sqlite.dataVersion);
+//   - a batch that fails drops what it read, and its retry (a call stored
+//     already) keeps what it committed like any batch.
 //
 // So a batch applies the engine to exactly the connection the database holds.
 
