@@ -130,91 +130,57 @@ func logFieldDiffs(t *testing.T, a, b tether.Connection) {
 }
 
 // A commit by another connection to the database (another process) makes
-// the next batch load its connections again.
+// the next batch load its connections again, also when the writer connection
+// was replaced meanwhile: PRAGMA data_version counts per connection, and a
+// connection opened anew (database/sql replaces one it found broken) may read
+// the very number its predecessor read before that commit.
 func TestAppliedConnectionsAfterAnotherProcessWrites(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tether.db")
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	ctx := context.Background()
-	c := newConnection("cust-1")
-	if err := s.CreateConnection(ctx, c, tether.SealedCredentials{KeyID: "k", Ciphertext: []byte("x")}); err != nil {
-		t.Fatal(err)
-	}
-	var seen string
-	apply := func(conn *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
-		seen = conn.DisplayName
-		conn.Status = tether.StatusHealthy
-		return nil, nil
-	}
-	if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, apply); err != nil {
-		t.Fatal(err)
-	}
-	if s.AppliedConnection(c.ID) == nil {
-		t.Fatal("the batch kept nothing")
-	}
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.Exec(`UPDATE connections SET display_name = 'Renamed elsewhere' WHERE id = ?`, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, apply); err != nil {
-		t.Fatal(err)
-	}
-	if seen != "Renamed elsewhere" {
-		t.Errorf("the batch after another process's commit saw display name %q", seen)
-	}
-}
-
-// PRAGMA data_version counts per connection: after another process's commit,
-// a writer connection opened anew (database/sql replaces one it found
-// broken) may read the very number its predecessor read before that commit.
-// The batch after it must still load the connection again.
-func TestAppliedConnectionsAfterAnotherProcessWritesAndTheWriterReconnects(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tether.db")
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	ctx := context.Background()
-	c := newConnection("cust-1")
-	if err := s.CreateConnection(ctx, c, tether.SealedCredentials{KeyID: "k", Ciphertext: []byte("x")}); err != nil {
-		t.Fatal(err)
-	}
-	var seen string
-	apply := func(conn *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
-		seen = conn.DisplayName
-		conn.Status = tether.StatusHealthy
-		return nil, nil
-	}
-	// No idle writer connection: each use of the pool opens a new one, as
-	// after database/sql discarded a broken connection.
-	s.DB().SetMaxIdleConns(0)
-	if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, apply); err != nil {
-		t.Fatal(err)
-	}
-	if s.AppliedConnection(c.ID) == nil {
-		t.Fatal("the batch kept nothing")
-	}
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.Exec(`UPDATE connections SET display_name = 'Renamed elsewhere' WHERE id = ?`, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, apply); err != nil {
-		t.Fatal(err)
-	}
-	if seen != "Renamed elsewhere" {
-		t.Errorf("the batch on a new writer connection after another process's commit saw display name %q", seen)
+	for _, tc := range []struct {
+		name      string
+		reconnect bool
+	}{{"same writer connection", false}, {"new writer connection", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "tether.db")
+			s, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			if tc.reconnect {
+				s.DB().SetMaxIdleConns(0) // each use of the pool opens a new connection
+			}
+			ctx := context.Background()
+			c := newConnection("cust-1")
+			if err := s.CreateConnection(ctx, c, tether.SealedCredentials{KeyID: "k", Ciphertext: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			var seen string
+			apply := func(conn *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
+				seen = conn.DisplayName
+				conn.Status = tether.StatusHealthy
+				return nil, nil
+			}
+			if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, apply); err != nil {
+				t.Fatal(err)
+			}
+			if s.AppliedConnection(c.ID) == nil {
+				t.Fatal("the batch kept nothing")
+			}
+			other, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			if _, err := other.Exec(`UPDATE connections SET display_name = 'Renamed elsewhere' WHERE id = ?`, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RecordCalls(ctx, []*tether.Call{realisticCall(c.ID)}, apply); err != nil {
+				t.Fatal(err)
+			}
+			if seen != "Renamed elsewhere" {
+				t.Errorf("the batch after another process's commit saw display name %q", seen)
+			}
+		})
 	}
 }
 
