@@ -80,9 +80,6 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	write := sql.OpenDB(writer)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)

@@ -23,14 +23,13 @@ import (
 //     database's single write connection, so no batch can see the old copy
 //     after that write commits;
 //   - a batch keeps its connections after its commit, before it gives the
-//     write connection back, and keeps nothing if it fails;
+//     write connection back; one that fails drops what it read, and its
+//     retry (a call stored already) keeps what it committed like any batch;
 //   - a commit by another process (`tether keys create`, a second server on
 //     the same file) changes the database's data version, and the next batch
 //     then drops every kept connection (SQLite counts that version per
 //     connection, so the dialect's number also changes with the writer
-//     connection: see sqlite.dataVersion);
-//   - a batch that fails drops what it read, and its retry (a call stored
-//     already) keeps what it committed like any batch.
+//     connection: see sqlite.dataVersion).
 //
 // So a batch applies the engine to exactly the connection the database holds.
 

@@ -367,31 +367,40 @@ type insertKey struct {
 	suffix        string
 }
 
-var insertCallsSQLCache sync.Map // insertKey → statement
-
 // insertCallsSQL returns the INSERT of n calls, built once per shape.
 func (s *Store) insertCallsSQL(verb string, n int, suffix string) string {
-	key := insertKey{s.dialect.Name, verb, n, suffix}
-	if q, ok := insertCallsSQLCache.Load(key); ok {
+	return builtOnce(insertKey{s.dialect.Name, verb, n, suffix}, func(b *strings.Builder) {
+		b.WriteString(verb + " INTO call_logs (" + callColumns + ") VALUES ")
+		for row := range n {
+			if row > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for col := range callColumnNames {
+				if col > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(s.dialect.Placeholder(row*len(callColumnNames) + col + 1))
+			}
+			b.WriteByte(')')
+		}
+		b.WriteString(suffix)
+	})
+}
+
+var builtStatements sync.Map // a comparable key of the statement's shape → its text
+
+// builtOnce returns the statement text that build writes for key, built the
+// first time and kept: the call log's statements are as long as a batch is
+// wide, and building them anew for every batch cost allocations on the
+// writer's hot path.
+func builtOnce(key any, build func(*strings.Builder)) string {
+	if q, ok := builtStatements.Load(key); ok {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString(verb + " INTO call_logs (" + callColumns + ") VALUES ")
-	for row := range n {
-		if row > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for col := range callColumnNames {
-			if col > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(s.dialect.Placeholder(row*len(callColumnNames) + col + 1))
-		}
-		b.WriteByte(')')
-	}
-	b.WriteString(suffix)
-	q, _ := insertCallsSQLCache.LoadOrStore(key, b.String())
+	build(&b)
+	q, _ := builtStatements.LoadOrStore(key, b.String())
 	return q.(string)
 }
 

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
 	tether "github.com/tetherhq/tether"
 )
@@ -62,42 +61,34 @@ type updateHealthKey struct {
 	withStatus bool
 }
 
-var updateHealthSQLCache sync.Map // updateHealthKey → statement
-
 // updateHealthSQL returns the health UPDATE of n connections, built once per
-// shape: it is as long as the batch is wide (8 parameters a connection), and
-// built anew for every batch it was most of the write-back's allocations.
+// shape (builtOnce).
 func updateHealthSQL(d Dialect, n int, withStatus bool) string {
-	key := updateHealthKey{d.Name, n, withStatus}
-	if q, ok := updateHealthSQLCache.Load(key); ok {
-		return q.(string)
-	}
-	var b strings.Builder
-	b.WriteString(`WITH v (id, status, last_healthy_at, last_unhealthy_at, updated_at,
+	return builtOnce(updateHealthKey{d.Name, n, withStatus}, func(b *strings.Builder) {
+		b.WriteString(`WITH v (id, status, last_healthy_at, last_unhealthy_at, updated_at,
 			transient_count, transient_since, transient_resource) AS (VALUES `)
-	for row := range n {
-		if row > 0 {
-			b.WriteString(", ")
+		for row := range n {
+			if row > 0 {
+				b.WriteString(", ")
+			}
+			// Casts give the VALUES columns their types on PostgreSQL (a
+			// NULL has none otherwise); SQLite takes them as no-ops.
+			marks := make([]any, healthColumnCount)
+			for i := range marks {
+				marks[i] = d.Placeholder(row*healthColumnCount + i + 1)
+			}
+			fmt.Fprintf(b, "(CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT))", marks...)
 		}
-		// Casts give the VALUES columns their types on PostgreSQL (a NULL
-		// has none otherwise); SQLite takes them as no-ops.
-		marks := make([]any, healthColumnCount)
-		for i := range marks {
-			marks[i] = d.Placeholder(row*healthColumnCount + i + 1)
+		setStatus := ""
+		if withStatus {
+			setStatus = "status = v.status, "
 		}
-		fmt.Fprintf(&b, "(CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT))", marks...)
-	}
-	setStatus := ""
-	if withStatus {
-		setStatus = "status = v.status, "
-	}
-	b.WriteString(`)
+		b.WriteString(`)
 		UPDATE connections SET ` + setStatus + `last_healthy_at = v.last_healthy_at,
 			last_unhealthy_at = v.last_unhealthy_at, updated_at = v.updated_at, transient_count = v.transient_count,
 			transient_since = v.transient_since, transient_resource = v.transient_resource
 		FROM v WHERE connections.id = v.id`)
-	q, _ := updateHealthSQLCache.LoadOrStore(key, b.String())
-	return q.(string)
+	})
 }
 
 // withHealthOf returns a copy of c with the health columns of h.

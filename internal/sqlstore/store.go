@@ -34,10 +34,10 @@ type Dialect struct {
 	// way in (SQLite).
 	CopyFrom func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
 	// BulkInsert starts the multi-row INSERTs of the call log where there
-	// is no CopyFrom (default "INSERT"). SQLite: "INSERT OR ROLLBACK", which spares it the
-	// statement journal an INSERT of many rows keeps to undo itself alone
-	// (10 % of a batch's time): a batch that breaks a constraint fails
-	// whole anyway, and its transaction is retried (calls.go).
+	// is no CopyFrom (default "INSERT"). SQLite: "INSERT OR ROLLBACK", which
+	// spares it the statement journal an INSERT of many rows keeps to undo
+	// itself alone (8 % of a batch's time): a batch that breaks a constraint
+	// fails whole anyway, and its transaction is retried (calls.go).
 	BulkInsert string
 	// DailyCallPartitions is set where call_logs is partitioned by day on
 	// started_at (PostgreSQL): the store keeps the coming days' partitions
@@ -51,7 +51,8 @@ type Dialect struct {
 	// DataVersion, where set, says that the store is its database's only
 	// writer in this process and returns, inside a write transaction, a
 	// number that changes whenever another process commits to the database
-	// (SQLite: PRAGMA data_version). The call log's batches then keep the
+	// (SQLite: PRAGMA data_version, and which writer connection read it).
+	// The call log's batches then keep the
 	// connections they wrote (applied_cache.go). Nil (PostgreSQL, whose
 	// other instances write too): every batch loads its connections.
 	DataVersion func(ctx context.Context, tx *sql.Tx) (int64, error)
