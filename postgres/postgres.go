@@ -40,8 +40,13 @@ var dialect = sqlstore.Dialect{
 	DailyCallPartitions: true,
 	Placeholder:         func(n int) string { return "$" + strconv.Itoa(n) },
 	CopyFrom:            copyFrom,
+	ArrayParams:         true,
+	// Not "= ANY($n)": with the array a parameter, a sequential scan (the
+	// plan of a small table) compares every row with every id, and loading
+	// the resource states of 500 connections took 11 ms; as a join on the
+	// unnested ids it takes 0.7 ms (docs/performance.md).
 	IDList: func(n int, ids []string) (string, any) {
-		return "= ANY($" + strconv.Itoa(n) + ")", ids
+		return "IN (SELECT unnest($" + strconv.Itoa(n) + "::text[]))", ids
 	},
 }
 

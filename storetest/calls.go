@@ -470,3 +470,77 @@ func testRecordCallsSeesEveryWrite(t *testing.T, s tether.Store) {
 		t.Errorf("%d calls of the deleted connection kept", len(got))
 	}
 }
+
+// testRecordCallsWritesHealthColumns checks that the health columns a batch
+// changes (written for all of a batch's connections at once) come back as
+// written, set and cleared, with and without a change of status, for
+// connections changed in one batch in different ways.
+func testRecordCallsWritesHealthColumns(t *testing.T, s tether.Store) {
+	at := func(ms int64) *tether.Time {
+		v := tether.Time{Time: time.UnixMilli(1_780_000_000_000 + ms).UTC()}
+		return &v
+	}
+	steps := [][]health{ // per batch, per connection
+		{
+			{tether.StatusHealthy, at(1), nil, tether.TransientRun{}, *at(1)},
+			{tether.StatusNew, nil, nil, tether.TransientRun{Count: 2, Since: at(2), Resource: "orders"}, *at(2)},
+			{tether.StatusUnhealthy, at(3), at(4), tether.TransientRun{Count: 1, Since: at(4)}, *at(4)},
+		},
+		{
+			{tether.StatusHealthy, at(5), nil, tether.TransientRun{}, *at(5)},                         // health only
+			{tether.StatusUnhealthyNow, nil, at(6), tether.TransientRun{}, *at(6)},                    // cleared run
+			{tether.StatusHealthy, at(7), at(4), tether.TransientRun{Count: 0, Resource: ""}, *at(7)}, // status back
+		},
+	}
+	ids := make([]string, len(steps[0]))
+	for i := range ids {
+		c := newConnection("acme_wms", fmt.Sprintf("cust-%d", i))
+		mustCreate(t, s, c)
+		ids[i] = c.ID
+	}
+	for n, step := range steps {
+		want := make(map[string]health, len(ids))
+		calls := make([]*tether.Call, len(ids))
+		for i, id := range ids {
+			want[id] = step[i]
+			calls[i] = newCall(&id, time.Now())
+		}
+		err := s.RecordCalls(ctx(t), calls, func(c *tether.Connection, _ []*tether.Call) ([]tether.Event, error) {
+			h := want[c.ID]
+			c.Status, c.LastHealthyAt, c.LastUnhealthyAt, c.Transient, c.UpdatedAt = h.status, h.healthy, h.unhealthy, h.transient, h.updated
+			return nil, nil
+		})
+		if err != nil {
+			t.Fatalf("batch %d: RecordCalls: %v", n+1, err)
+		}
+		for i, id := range ids {
+			c, err := s.Connection(ctx(t), id)
+			if err != nil {
+				t.Fatalf("batch %d: Connection: %v", n+1, err)
+			}
+			got := health{c.Status, c.LastHealthyAt, c.LastUnhealthyAt, c.Transient, c.UpdatedAt}
+			if got.String() != step[i].String() {
+				t.Errorf("batch %d, connection %d: health columns %s, want %s", n+1, i, got, step[i])
+			}
+		}
+	}
+}
+
+// health is the health columns of a connection.
+type health struct {
+	status             tether.HealthStatus
+	healthy, unhealthy *tether.Time
+	transient          tether.TransientRun
+	updated            tether.Time
+}
+
+func (h health) String() string {
+	ms := func(t *tether.Time) string {
+		if t == nil {
+			return "null"
+		}
+		return fmt.Sprint(t.Millis())
+	}
+	return fmt.Sprintf("{%s healthy=%s unhealthy=%s transient=%d/%s/%q updated=%d}", h.status, ms(h.healthy), ms(h.unhealthy),
+		h.transient.Count, ms(h.transient.Since), h.transient.Resource, h.updated.Millis())
+}

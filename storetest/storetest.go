@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"CallsOfUnknownConnection", testCallsOfUnknownConnection},
 		{"RecordCallsTwice", testRecordCallsTwice},
 		{"RecordCallsSeesEveryWrite", testRecordCallsSeesEveryWrite},
+		{"RecordCallsWritesHealthColumns", testRecordCallsWritesHealthColumns},
 		{"PruneCalls", testPruneCalls},
 		{"DeleteConnectionPurgesCalls", testDeleteConnectionPurgesCalls},
 	}

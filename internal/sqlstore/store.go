@@ -45,9 +45,16 @@ type Dialect struct {
 	DailyCallPartitions bool
 	// IDList makes the SQL for "is one of these ids", as one parameter (the
 	// n-th) and its argument, so long lists neither make long statements nor
-	// cost a parse per list: PostgreSQL "= ANY($n)" with a text array,
-	// SQLite "IN (SELECT value FROM json_each(?))" with a JSON array.
+	// cost a parse per list: PostgreSQL "IN (SELECT unnest($n::text[]))"
+	// with a text array, SQLite "IN (SELECT value FROM json_each(?))" with a
+	// JSON array.
 	IDList func(n int, ids []string) (sql string, arg any)
+	// ArrayParams is set where a parameter may be an array of values
+	// (PostgreSQL): the health UPDATE of a batch then passes one array per
+	// column and reads its rows with unnest, one short statement for any
+	// number of rows. Otherwise it is a VALUES list with a parameter per
+	// value (health_rows.go).
+	ArrayParams bool
 	// DataVersion, where set, says that the store is its database's only
 	// writer in this process and returns, inside a write transaction, a
 	// number that changes whenever another process commits to the database
