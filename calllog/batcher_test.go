@@ -139,6 +139,55 @@ func TestPartialBatchIsWrittenAfterMaxDelay(t *testing.T) {
 	}
 }
 
+// Calls added one by one wake the writer when they fill a batch, though its
+// timer (an hour here) is running.
+func TestBatchFilledCallByCallIsWrittenAtOnce(t *testing.T) {
+	rec := newBatchRecorder()
+	b := newBatcher(rec.store(), noApply, Options{MaxBatch: 3, MaxDelay: time.Hour}, time.Hour)
+	defer closeBatcher(t, b)
+	calls := newCalls(3)
+	for _, c := range calls {
+		if err := b.Add(testContext(t), c); err != nil {
+			t.Fatal(err)
+		}
+		// Give the writer time to take in each call and go back to its
+		// timer, so that only the batch being full can wake it.
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := ids(rec.next(t)); !slices.Equal(got, ids(calls)) {
+		t.Fatalf("batch = %v, want %v", got, ids(calls))
+	}
+}
+
+// A call added while the writer is busy with a batch is written after its
+// own MaxDelay, with no further call to wake the writer.
+func TestCallAddedDuringAWriteIsWrittenAfterMaxDelay(t *testing.T) {
+	release := make(chan struct{})
+	rec := newBatchRecorder()
+	store := rec.store()
+	record := store.recordCalls
+	var first sync.Once
+	store.recordCalls = func(ctx context.Context, calls []*tether.Call, apply func(*tether.Connection, []*tether.Call) ([]tether.Event, error)) error {
+		err := record(ctx, calls, apply)
+		first.Do(func() { <-release })
+		return err
+	}
+	b := New(store, noApply, Options{MaxBatch: 1000, MaxDelay: 10 * time.Millisecond})
+	defer closeBatcher(t, b)
+	calls := newCalls(2)
+	if err := b.Add(testContext(t), calls[0]); err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t) // the writer is now held inside the first batch
+	if err := b.Add(testContext(t), calls[1]); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if got := ids(rec.next(t)); !slices.Equal(got, ids(calls[1:])) {
+		t.Fatalf("second batch = %v, want %v", got, ids(calls[1:]))
+	}
+}
+
 func TestMaxDelayIsCapped(t *testing.T) {
 	b := New(newBatchRecorder().store(), noApply, Options{MaxDelay: time.Minute})
 	defer closeBatcher(t, b)

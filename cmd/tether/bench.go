@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -445,6 +446,9 @@ func serveEnv(cfg *Config) []string {
 		"TETHER_LOG_FORMAT=json",
 		"TETHER_LOG_LEVEL=info",
 	)
+	if cfg.CallLogWriters > 0 { // otherwise serve's default for the store
+		env = append(env, "TETHER_CALL_LOG_WRITERS="+strconv.Itoa(cfg.CallLogWriters))
+	}
 	if cfg.ProvidersDir != "" {
 		env = append(env, "TETHER_PROVIDERS_DIR="+cfg.ProvidersDir)
 	}
@@ -577,7 +581,7 @@ func startBenchUpstream(ctx context.Context, store, serverURL string) (cfg *Conf
 	return cfg, up, cleanup, nil
 }
 
-func startBenchUpstreamApp(ctx context.Context, store, serverURL string) (_ *benchUpstreamApp, err error) {
+func startBenchUpstreamApp(ctx context.Context, store, serverURL string, callLogWriters int) (_ *benchUpstreamApp, err error) {
 	var cleanups []func()
 	cleanup := func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -594,6 +598,7 @@ func startBenchUpstreamApp(ctx context.Context, store, serverURL string) (_ *ben
 		return nil, err
 	}
 	cleanups = append(cleanups, remove)
+	cfg.CallLogWriters = callLogWriters
 	a, err := openApp(ctx, cfg, benchLogger())
 	if err != nil {
 		return nil, err
@@ -655,6 +660,7 @@ type benchProxyCmd struct {
 	Seed            uint64        `default:"1" help:"Seed of the order of connections."`
 	CPUProfile      string        `help:"Write a CPU profile of the serve process over the whole run (with --in-process: of a closed loop through Tether's proxy alone, server, upstream and load generator sharing the process) to this file."`
 	InProcess       bool          `help:"Serve Tether and the bare reverse proxy from the benchmark's own process instead of processes of their own."`
+	CallLogWriters  int           `help:"TETHER_CALL_LOG_WRITERS of the tether serve measured (0: its default for the store)."`
 }
 
 // Run runs the benchmark and prints its report.
@@ -695,7 +701,7 @@ func (b *benchProxyCmd) run(ctx context.Context, w io.Writer) error {
 // runInProcess serves Tether and the bare reverse proxy from this process,
 // beside the upstream and the load generator.
 func (b *benchProxyCmd) runInProcess(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
-	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL)
+	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL, b.CallLogWriters)
 	if err != nil {
 		return nil, err
 	}
@@ -717,6 +723,7 @@ func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOpti
 		return nil, err
 	}
 	defer cleanup()
+	cfg.CallLogWriters = b.CallLogWriters
 	var serveArgs []string
 	if b.CPUProfile != "" {
 		serveArgs = append(serveArgs, "--cpu-profile", b.CPUProfile)
@@ -753,18 +760,19 @@ func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOpti
 // benchReportsCmd measures reported calls end to end beside the store's
 // own insert rate.
 type benchReportsCmd struct {
-	Store         string `default:"sqlite" enum:"sqlite,postgres" help:"Database to measure: sqlite or postgres."`
-	DatabaseURL   string `env:"TETHER_TEST_POSTGRES_URL" help:"PostgreSQL server on which a throwaway database is created, then dropped (--store postgres)."`
-	Connections   int    `default:"1000" help:"Connections created through the API; the reported calls are spread over them."`
-	BatchSize     int    `default:"1000" help:"Calls per POST /v1/calls."`
-	WriteBatch    int    `default:"10000" help:"Calls per Store.RecordCalls in the baseline (the call log's largest batch)."`
-	Clients       int    `default:"4" help:"Clients posting batches at once."`
-	Calls         int    `default:"300000" help:"Calls reported over HTTP per round."`
-	BaselineCalls int    `default:"100000" help:"Calls written straight to the store per round."`
-	Rounds        int    `default:"3" help:"Rounds, each the baseline then the HTTP phase."`
-	Seed          uint64 `default:"1" help:"Seed of the generated calls."`
-	CPUProfile    string `help:"Write a CPU profile of the last round's HTTP phase (server and load generator share the process) to this file."`
-	HeapProfile   string `help:"Write a heap profile of the process after the last round (after a garbage collection) to this file."`
+	Store          string `default:"sqlite" enum:"sqlite,postgres" help:"Database to measure: sqlite or postgres."`
+	DatabaseURL    string `env:"TETHER_TEST_POSTGRES_URL" help:"PostgreSQL server on which a throwaway database is created, then dropped (--store postgres)."`
+	Connections    int    `default:"1000" help:"Connections created through the API; the reported calls are spread over them."`
+	BatchSize      int    `default:"1000" help:"Calls per POST /v1/calls."`
+	WriteBatch     int    `default:"10000" help:"Calls per Store.RecordCalls in the baseline (the call log's largest batch)."`
+	Clients        int    `default:"4" help:"Clients posting batches at once."`
+	Calls          int    `default:"300000" help:"Calls reported over HTTP per round."`
+	BaselineCalls  int    `default:"100000" help:"Calls written straight to the store per round."`
+	Rounds         int    `default:"3" help:"Rounds, each the baseline then the HTTP phase."`
+	Seed           uint64 `default:"1" help:"Seed of the generated calls."`
+	CPUProfile     string `help:"Write a CPU profile of the last round's HTTP phase (server and load generator share the process) to this file."`
+	HeapProfile    string `help:"Write a heap profile of the process after the last round (after a garbage collection) to this file."`
+	CallLogWriters int    `help:"TETHER_CALL_LOG_WRITERS of the Tether measured (0: its default for the store)."`
 }
 
 // Run runs the benchmark and prints its report.
@@ -781,7 +789,7 @@ func (b *benchReportsCmd) Run(ctx context.Context) error {
 }
 
 func (b *benchReportsCmd) run(ctx context.Context, w io.Writer) error {
-	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL)
+	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL, b.CallLogWriters)
 	if err != nil {
 		return err
 	}
