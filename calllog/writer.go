@@ -93,24 +93,16 @@ func (w *writer) reserve(ctx context.Context, n int) error {
 	return nil
 }
 
-// enqueue queues calls whose space was reserved. It wakes the writer only
-// when the writer has something new to do: start the delay of a first call,
-// or write a full batch. Otherwise the writer's timer is running already,
-// and waking it for every call (each proxied request) cost a goroutine
-// switch per call for nothing (docs/performance.md).
+// enqueue queues calls whose space was reserved.
 func (w *writer) enqueue(calls []*tether.Call) {
 	w.mu.Lock()
-	first := len(w.pending) == 0
-	if first {
+	if len(w.pending) == 0 {
 		w.firstAt = time.Now()
 	}
 	w.pending = append(w.pending, calls...)
 	w.added += uint64(len(calls))
-	full := len(w.pending) >= w.opts.MaxBatch
 	w.mu.Unlock()
-	if first || full {
-		w.signal()
-	}
+	w.signal()
 }
 
 // signal wakes the writer, without blocking if it is awake already.
