@@ -487,9 +487,9 @@ func testRecordCallsWritesHealthColumns(t *testing.T, s tether.Store) {
 			{tether.StatusUnhealthy, at(3), at(4), tether.TransientRun{Count: 1, Since: at(4)}, *at(4)},
 		},
 		{
-			{tether.StatusHealthy, at(5), nil, tether.TransientRun{}, *at(5)},                         // health only
-			{tether.StatusUnhealthyNow, nil, at(6), tether.TransientRun{}, *at(6)},                    // cleared run
-			{tether.StatusHealthy, at(7), at(4), tether.TransientRun{Count: 0, Resource: ""}, *at(7)}, // status back
+			{tether.StatusHealthy, at(5), nil, tether.TransientRun{}, *at(5)},      // health only
+			{tether.StatusUnhealthyNow, nil, at(6), tether.TransientRun{}, *at(6)}, // cleared run
+			{tether.StatusHealthy, at(7), at(4), tether.TransientRun{}, *at(7)},    // status back, run cleared
 		},
 	}
 	ids := make([]string, len(steps[0]))

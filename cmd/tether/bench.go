@@ -558,7 +558,7 @@ type benchUpstreamApp struct {
 // startBenchUpstream makes the throwaway database and the local upstream,
 // and the configuration of a Tether that has the upstream's definition and
 // may call it. Call cleanup when done.
-func startBenchUpstream(ctx context.Context, store, serverURL string) (cfg *Config, up *bench.Upstream, cleanup func(), err error) {
+func startBenchUpstream(ctx context.Context, store, serverURL string, callLogWriters int) (cfg *Config, up *bench.Upstream, cleanup func(), err error) {
 	if store == "postgres" && serverURL == "" {
 		return nil, nil, nil, errors.New("--store postgres needs --database-url (or TETHER_TEST_POSTGRES_URL): a server on which to create the benchmark database")
 	}
@@ -578,6 +578,7 @@ func startBenchUpstream(ctx context.Context, store, serverURL string) (cfg *Conf
 		return nil, nil, nil, err
 	}
 	cfg.AllowPrivateNetworks = true
+	cfg.CallLogWriters = callLogWriters // 0: the default for the store
 	return cfg, up, cleanup, nil
 }
 
@@ -593,12 +594,11 @@ func startBenchUpstreamApp(ctx context.Context, store, serverURL string, callLog
 			cleanup()
 		}
 	}()
-	cfg, up, remove, err := startBenchUpstream(ctx, store, serverURL)
+	cfg, up, remove, err := startBenchUpstream(ctx, store, serverURL, callLogWriters)
 	if err != nil {
 		return nil, err
 	}
 	cleanups = append(cleanups, remove)
-	cfg.CallLogWriters = callLogWriters
 	a, err := openApp(ctx, cfg, benchLogger())
 	if err != nil {
 		return nil, err
@@ -718,12 +718,11 @@ func (b *benchProxyCmd) runInProcess(ctx context.Context, opts bench.ProxyOption
 // load generator stay here, so their garbage collection and scheduling are
 // no longer shared with the proxies measured.
 func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
-	cfg, up, cleanup, err := startBenchUpstream(ctx, b.Store, b.DatabaseURL)
+	cfg, up, cleanup, err := startBenchUpstream(ctx, b.Store, b.DatabaseURL, b.CallLogWriters)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	cfg.CallLogWriters = b.CallLogWriters
 	var serveArgs []string
 	if b.CPUProfile != "" {
 		serveArgs = append(serveArgs, "--cpu-profile", b.CPUProfile)

@@ -92,7 +92,7 @@ func millisOrNil(t *tether.Time) *int64 {
 	return &ms
 }
 
-// healthColumnCount is how many values updateHealthColumns passes per
+// healthColumnCount is how many values healthValuesUpdate passes per
 // connection.
 const healthColumnCount = 8
 
