@@ -158,18 +158,30 @@ func TestDoErrorDoesNotLeakURLSecrets(t *testing.T) {
 
 	def := definition(srv.URL+"/bot{api_key}", queryAuth())
 	c := newClient()
-	req, err := c.NewRequest(context.Background(), def, tether.Credentials{"api_key": "s3cr3t"}, "GET", "/me", nil)
-	if err != nil {
-		t.Fatal(err)
+	for name, do := range map[string]func(*http.Request) (*http.Response, error){"Do": c.Do, "DoStream": c.DoStream} {
+		req, err := c.NewRequest(context.Background(), def, tether.Credentials{"api_key": "s3cr3t"}, "GET", "/me", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = do(req)
+		if err == nil {
+			t.Fatalf("%s: no error from a closed server", name)
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Fatalf("%s: error %q leaks the secret", name, err)
+		}
+		if !strings.HasPrefix(err.Error(), `Get "`+srv.URL+`"`) {
+			t.Fatalf("%s: error %q does not start with the method and the origin", name, err)
+		}
 	}
-	_, err = c.Do(req)
-	if err == nil {
-		t.Fatal("no error from a closed server")
-	}
-	if strings.Contains(err.Error(), "s3cr3t") {
-		t.Fatalf("error %q leaks the secret", err)
-	}
-	if !strings.Contains(err.Error(), srv.URL) {
-		t.Fatalf("error %q does not name the origin", err)
+}
+
+func TestDoStreamRefusesLoopback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/me", nil)
+	_, err := outbound.New(outbound.Config{}).DoStream(req)
+	if !outbound.IsBlocked(err) || err.Error() != "refused to connect to 127.0.0.1: private and loopback addresses are not allowed (TETHER_ALLOW_PRIVATE_NETWORKS)" {
+		t.Fatalf("err = %v, want a refusal", err)
 	}
 }

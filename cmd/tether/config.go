@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	tether "github.com/tetherhq/tether"
 )
 
@@ -38,6 +40,7 @@ type Config struct {
 	DisableAfter         Duration `env:"TETHER_DISABLE_AFTER" default:"7d" help:"How long a blocking error stays open before the connection is disabled."`
 	LogLevel             string   `env:"TETHER_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	LogFormat            string   `env:"TETHER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
+	GCHeapFloor          ByteSize `env:"TETHER_GC_HEAP_FLOOR" default:"48MiB" help:"Heap the garbage collector lets grow before it runs (0: Go's default; ignored when GOGC is set)."`
 }
 
 // Secret is a string that prints masked, so a printed config never shows it.
@@ -64,6 +67,22 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 func (d Duration) String() string { return time.Duration(d).String() }
+
+// ByteSize is a number of bytes, written with a unit ("64MiB", "100MB") or
+// without (bytes).
+type ByteSize uint64
+
+// UnmarshalText parses a size with humanize.ParseBytes.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	v, err := humanize.ParseBytes(string(text))
+	if err != nil {
+		return fmt.Errorf("invalid size %q: want e.g. 64MiB, 100MB or 0", text)
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+func (b ByteSize) String() string { return humanize.IBytes(uint64(b)) }
 
 // databaseKind is "sqlite" or "postgres".
 func (c *Config) databaseKind() string {

@@ -31,6 +31,7 @@ func (d *demoCmd) Run(ctx context.Context) error {
 		d.Listen = "127.0.0.1:8080"
 	}
 	d.AllowPrivateNetworks = true // the sandbox runs on loopback
+	defer keepHeapFloor(&d.Config)()
 	log := newLogger(&d.Config)
 	a, err := openApp(ctx, &d.Config, log)
 	if err != nil {

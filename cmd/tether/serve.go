@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/tetherhq/tether/internal/heapfloor"
 )
 
 type serveCmd struct {
@@ -25,6 +27,7 @@ func (s *serveCmd) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
+	defer keepHeapFloor(&s.Config)()
 	log := newLogger(&s.Config)
 	a, err := openApp(ctx, &s.Config, log)
 	if err != nil {
@@ -62,4 +65,14 @@ func (m *migrateCmd) Run(ctx context.Context) error {
 	}
 	fmt.Printf("%s schema is current\n", m.databaseKind())
 	return nil
+}
+
+// keepHeapFloor lets the heap reach TETHER_GC_HEAP_FLOOR before the garbage
+// collector runs (see internal/heapfloor), unless the operator tuned the
+// collector with GOGC. It returns what undoes it.
+func keepHeapFloor(cfg *Config) (stop func()) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	return heapfloor.Keep(uint64(cfg.GCHeapFloor))
 }

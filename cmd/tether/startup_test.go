@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +264,64 @@ func TestCommandsParse(t *testing.T) {
 		if err := kctx.Run(); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+func TestGCHeapFloorTakesASizeWithAUnit(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    ByteSize
+		wantErr bool
+	}{
+		{value: "", want: 48 << 20}, // the default
+		{value: "64MiB", want: 64 << 20},
+		{value: "100MB", want: 100_000_000},
+		{value: "0", want: 0},
+		{value: "lots", wantErr: true},
+	} {
+		t.Setenv("TETHER_GC_HEAP_FLOOR", tc.value)
+		if tc.value == "" {
+			os.Unsetenv("TETHER_GC_HEAP_FLOOR")
+		}
+		var c cli
+		parser, err := kong.New(&c, kong.Name("tether"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = parser.Parse([]string{"serve"})
+		switch {
+		case tc.wantErr && (err == nil || !strings.Contains(err.Error(), "TETHER_GC_HEAP_FLOOR") || !strings.Contains(err.Error(), "64MiB")):
+			t.Errorf("%q: %v, want an error naming the variable and an example", tc.value, err)
+		case !tc.wantErr && err != nil:
+			t.Errorf("%q: %v", tc.value, err)
+		case !tc.wantErr && c.Serve.GCHeapFloor != tc.want:
+			t.Errorf("%q: %d bytes, want %d", tc.value, c.Serve.GCHeapFloor, tc.want)
+		}
+	}
+}
+
+func TestGOGCTurnsTheHeapFloorOff(t *testing.T) {
+	gogc := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	cfg := baseConfig(t)
+	cfg.GCHeapFloor = 1 << 30
+
+	t.Setenv("GOGC", "100")
+	stop := keepHeapFloor(cfg)
+	runtime.GC()
+	time.Sleep(20 * time.Millisecond)
+	if p := gogc(); p != 100 {
+		t.Errorf("GOGC %d with GOGC=100 set, want the floor off", p)
+	}
+	stop()
+
+	os.Unsetenv("GOGC")
+	stop = keepHeapFloor(cfg)
+	defer stop()
+	if p := gogc(); p <= 100 {
+		t.Errorf("GOGC %d under a floor of 1 GiB without GOGC, want more than 100", p)
 	}
 }

@@ -55,7 +55,7 @@ type ProxyOptions struct {
 	// process of its own); empty, RunProxy serves one itself.
 	BareURL string
 	// ServerPIDs are the processes of Tether and the bare reverse proxy when
-	// they run apart, for the CPU meter.
+	// they run apart, in that order, for the CPU meter and their memory.
 	ServerPIDs []int
 	// ProfiledElsewhere says that a CPU profile is being recorded by Tether's
 	// own process over the whole run (instead of by Profile).
@@ -94,9 +94,12 @@ type ProxyReport struct {
 	PeakCPU CPUUse
 	// Rate is the open loop's rate (RateShare of Tether's peak), and AtRate
 	// its results, in the same order as Peak.
-	Rate       float64
-	AtRate     []Result
-	RateCPU    CPUUse
+	Rate    float64
+	AtRate  []Result
+	RateCPU CPUUse
+	// Memory holds the peak resident sets of Tether's and the bare reverse
+	// proxy's processes after the open loop (processes of their own only).
+	Memory     []Memory
 	Profiled   *Result // the profile phase, when there was one
 	Sent       int64   // requests sent through Tether's proxy, warm-ups included
 	Logged     int64   // proxy calls in the call log at the end
@@ -183,6 +186,13 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 	}
 	if rep.RateCPU, err = meter.Stop(); err != nil {
 		return nil, err
+	}
+	for _, pid := range opts.ServerPIDs {
+		m, err := ProcessMemory(pid)
+		if err != nil {
+			return nil, err
+		}
+		rep.Memory = append(rep.Memory, m)
 	}
 
 	if opts.Profile != nil && opts.ProfileRequests > 0 {
@@ -320,6 +330,10 @@ func (r *ProxyReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "\nLatency: open loop at %.0f requests/s (%.0f %% of Tether's peak) for each endpoint, %d workers on keep-alive connections, each request timed from when it was due (wrk2-style); %s warm-up, then %s measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
 		r.Rate, 100*r.Rate/r.Peak[proxyTether].Throughput(), DefaultRateWorkers, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
 	WriteLoadTable(w, r.AtRate)
+	if len(r.Memory) == 2 {
+		fmt.Fprintf(w, "\nMemory after the open loop, peak resident set: Tether %s, the bare reverse proxy %s.\n",
+			megabytes(r.Memory[0].Peak), megabytes(r.Memory[1].Peak))
+	}
 	if o.ProfiledElsewhere {
 		fmt.Fprintf(w, "\nCPU profile: of the `tether serve` process, over the whole run.\n")
 	}

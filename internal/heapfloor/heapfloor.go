@@ -1,0 +1,116 @@
+// Package heapfloor keeps the garbage collector from running more often than
+// a heap of a given size needs.
+//
+// The collector starts a cycle when the heap has grown by GOGC percent (100
+// by default) over what the last cycle found live. Tether's live heap is
+// small (about 10 MB while it proxies thousands of calls a second), so by
+// default it collects every 10 MB allocated: several times a second under
+// load, each cycle taking a quarter of the processors for a few
+// milliseconds and pausing every goroutine twice. Those cycles made most of
+// the proxy's latency tail (docs/performance.md). The work of a cycle
+// depends on the live heap, not on the garbage, so letting the heap reach a
+// floor before collecting makes the cycles rarer at no cost per cycle: the
+// price is memory, up to the floor.
+//
+// Above the floor nothing changes: the next cycle starts at twice the live
+// heap, as with GOGC=100.
+package heapfloor
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+)
+
+// defaultPercent is GOGC's default, kept above the floor.
+const defaultPercent = 100
+
+// The runtime metrics of the last cycle that set the next one's goal:
+// GOGC percent of their sum is added to the live heap.
+var goalMetrics = []string{
+	"/gc/heap/live:bytes",    // the heap the last cycle found live
+	"/gc/scan/stack:bytes",   // the stacks it scanned
+	"/gc/scan/globals:bytes", // the globals it scanned
+}
+
+// Keep makes every collection start at a heap of at least floor bytes until
+// stop is called, which restores GOGC as it was. After each cycle it sets
+// GOGC so that the next one starts at max(floor, 2 × the live heap). A floor
+// of 0 keeps the collector as it is.
+func Keep(floor uint64) (stop func()) {
+	if floor == 0 {
+		return func() {}
+	}
+	k := newKeeper(floor)
+	k.previous = debug.SetGCPercent(k.percent())
+	k.arm()
+	return k.stop
+}
+
+// keeper retunes GOGC after each collection.
+type keeper struct {
+	floor    uint64
+	previous int // GOGC before Keep
+
+	mu      sync.Mutex
+	stopped bool
+	sample  []metrics.Sample
+}
+
+func newKeeper(floor uint64) *keeper {
+	k := &keeper{floor: floor}
+	for _, name := range goalMetrics {
+		k.sample = append(k.sample, metrics.Sample{Name: name})
+	}
+	return k
+}
+
+// sentinel is allocated to die in the next collection: its cleanup is how
+// the keeper learns that a cycle ended. It holds a pointer so that it is not
+// packed with other small objects (which would keep it alive).
+type sentinel struct{ _ *byte }
+
+// arm allocates a sentinel whose cleanup retunes GOGC and arms the next one.
+func (k *keeper) arm() {
+	runtime.AddCleanup(&sentinel{}, func(k *keeper) { k.retune() }, k)
+}
+
+// retune sets GOGC for the live heap of the cycle that just ended.
+func (k *keeper) retune() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	debug.SetGCPercent(k.percent())
+	k.arm()
+}
+
+// percent is the GOGC that starts the next cycle at the floor, or GOGC's
+// default once its goal is above the floor. The runtime's goal is the live
+// heap plus GOGC percent of the live heap, the stacks and the globals, and
+// never below minimumHeap × GOGC / 100: left out, either made the goal
+// several times the floor for a small live heap.
+func (k *keeper) percent() int {
+	metrics.Read(k.sample)
+	live := k.sample[0].Value.Uint64()
+	scanned := live + k.sample[1].Value.Uint64() + k.sample[2].Value.Uint64()
+	if live == 0 || live+scanned*defaultPercent/100 >= k.floor {
+		return defaultPercent
+	}
+	return int(min((k.floor-live)*100/scanned, k.floor*100/minimumHeap))
+}
+
+// minimumHeap is the runtime's smallest heap goal at GOGC=100; it scales
+// with GOGC.
+const minimumHeap = 4 << 20
+
+func (k *keeper) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.stopped {
+		k.stopped = true
+		debug.SetGCPercent(k.previous)
+	}
+}
