@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"time"
 )
 
 // defaultPercent is GOGC's default, kept above the floor.
@@ -43,6 +44,8 @@ func Keep(floor uint64) (stop func()) {
 		return func() {}
 	}
 	k := newKeeper(floor)
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.previous = debug.SetGCPercent(k.percent())
 	k.arm()
 	return k.stop
@@ -53,36 +56,88 @@ type keeper struct {
 	floor    uint64
 	previous int // GOGC before Keep
 
-	mu      sync.Mutex
-	stopped bool
-	sample  []metrics.Sample
+	mu         sync.Mutex
+	stopped    bool
+	generation uint64 // of the sentinel armed last
+	armedAt    uint64 // collections completed when it was armed
+	sample     []metrics.Sample
 }
 
 func newKeeper(floor uint64) *keeper {
 	k := &keeper{floor: floor}
-	for _, name := range goalMetrics {
+	for _, name := range append(goalMetrics, cyclesMetric) {
 		k.sample = append(k.sample, metrics.Sample{Name: name})
 	}
 	return k
 }
+
+// cyclesMetric counts the collections completed, read with goalMetrics.
+const cyclesMetric = "/gc/cycles/total:gc-cycles"
 
 // sentinel is allocated to die in the next collection: its cleanup is how
 // the keeper learns that a cycle ended. It holds a pointer so that it is not
 // packed with other small objects (which would keep it alive).
 type sentinel struct{ _ *byte }
 
+// newSentinel is replaced by a test to lose a cleanup.
+var newSentinel = func() *sentinel { return &sentinel{} }
+
+// The catch-up checks after arming a sentinel: the first after
+// firstCatchUp, each following one twice as late, up to lastCatchUp apart.
+const (
+	firstCatchUp = 10 * time.Millisecond
+	lastCatchUp  = time.Second
+)
+
 // arm allocates a sentinel whose cleanup retunes GOGC and arms the next one.
+//
+// A sentinel allocated while a collection is marking survives that
+// collection (the collector allocates black), so its cleanup comes a cycle
+// late. The cycle in between then runs at a goal set for the live heap of
+// the cycle before: when the live heap grew meanwhile (at startup, the
+// first seconds of load), that goal was twice the floor and more. So arm
+// also checks, soon and then less often, whether a collection ended without
+// the cleanup, and retunes then.
 func (k *keeper) arm() {
-	runtime.AddCleanup(&sentinel{}, func(k *keeper) { k.retune() }, k)
+	k.generation++
+	k.armedAt = k.sample[len(goalMetrics)].Value.Uint64()
+	runtime.AddCleanup(newSentinel(), k.retune, k.generation)
+	k.catchUpAfter(k.generation, firstCatchUp)
 }
 
-// retune sets GOGC for the live heap of the cycle that just ended.
-func (k *keeper) retune() {
+func (k *keeper) catchUpAfter(generation uint64, delay time.Duration) {
+	time.AfterFunc(delay, func() { k.catchUp(generation, delay) })
+}
+
+// retune sets GOGC for the live heap of the cycle that just ended, unless a
+// catch-up did already.
+func (k *keeper) retune(generation uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.stopped {
+	if k.stopped || generation != k.generation {
 		return
 	}
+	k.tune()
+}
+
+// catchUp retunes if a collection ended since the sentinel of generation was
+// armed and its cleanup has not run, and otherwise checks again later.
+func (k *keeper) catchUp(generation uint64, delay time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped || generation != k.generation {
+		return
+	}
+	metrics.Read(k.sample[len(goalMetrics):])
+	if k.sample[len(goalMetrics)].Value.Uint64() > k.armedAt {
+		k.tune()
+		return
+	}
+	k.catchUpAfter(generation, min(2*delay, lastCatchUp))
+}
+
+// tune sets GOGC for the last cycle's live heap and arms the next sentinel.
+func (k *keeper) tune() {
 	debug.SetGCPercent(k.percent())
 	k.arm()
 }

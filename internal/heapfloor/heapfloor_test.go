@@ -141,3 +141,33 @@ func TestTheHeapGoalIsTheFloor(t *testing.T) {
 		t.Fatalf("heap goal %d MiB under a floor of %d MiB", goal>>20, floor>>20)
 	}
 }
+
+// TestACollectionWithoutItsCleanupIsCaughtUp loses every sentinel's cleanup,
+// as when a sentinel is allocated while a collection marks: GOGC must still
+// follow the live heap.
+func TestACollectionWithoutItsCleanupIsCaughtUp(t *testing.T) {
+	var kept []*sentinel
+	newSentinel = func() *sentinel {
+		s := &sentinel{}
+		kept = append(kept, s) // reachable: its cleanup never runs
+		return s
+	}
+	defer func() { newSentinel = func() *sentinel { return &sentinel{} } }()
+	debug.SetGCPercent(100)
+	stop := Keep(64 << 20)
+	defer stop()
+	runtime.GC()
+	raised := waitForGOGC(t, 100)
+	if raised <= 100 {
+		t.Fatalf("GOGC %d with a floor far above the live heap, want more than 100", raised)
+	}
+	live := make([][]byte, 0, 96)
+	for range 96 {
+		live = append(live, make([]byte, 1<<20))
+	}
+	runtime.GC()
+	if p := waitForGOGC(t, raised); p != 100 {
+		t.Fatalf("GOGC %d with a live heap above the floor, want 100", p)
+	}
+	runtime.KeepAlive(live)
+}
