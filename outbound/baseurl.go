@@ -157,15 +157,16 @@ func joinPath(base *url.URL, p string) (*url.URL, error) {
 	p, _, _ = strings.Cut(p, "#")
 	pathPart, query, _ := strings.Cut(p, "?")
 
-	path := strings.TrimRight(base.EscapedPath(), "/")
+	path, slash := strings.TrimRight(base.EscapedPath(), "/"), ""
 	if pathPart != "" {
-		path += "/" + strings.TrimLeft(pathPart, "/")
+		slash, pathPart = "/", strings.TrimLeft(pathPart, "/")
 	}
-	raw := origin(base) + path
-	if q := joinQueries(base.RawQuery, query); q != "" {
-		raw += "?" + q
+	question, q := "", joinQueries(base.RawQuery, query)
+	if q != "" {
+		question = "?"
 	}
-	u, err := url.Parse(raw)
+	// One concatenation, one string: this runs for every proxied call.
+	u, err := url.Parse(base.Scheme + "://" + base.Host + path + slash + pathPart + question + q)
 	if err != nil || u.Host != base.Host {
 		return nil, tether.Errorf(tether.EINVALID, "path is not a valid URL path")
 	}
@@ -187,7 +188,7 @@ func joinQueries(a, b string) string {
 
 // hasDotSegment checks the decoded path, so "%2e%2e" counts as "..".
 func hasDotSegment(path string) bool {
-	for _, seg := range strings.Split(path, "/") {
+	for seg := range strings.SplitSeq(path, "/") {
 		if seg == "." || seg == ".." {
 			return true
 		}

@@ -31,10 +31,13 @@ func (c *Client) NewRequest(ctx context.Context, def *tether.ProviderDefinition,
 	if method == "" {
 		method = http.MethodGet
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	// The request is made for no URL and given u: made for u.String(), it
+	// would parse the URL joinPath has just parsed once more.
+	req, err := http.NewRequestWithContext(ctx, method, "", body)
 	if err != nil {
 		return nil, fmt.Errorf("build %s request: %w", def.Name, err)
 	}
+	req.URL, req.Host = u, u.Host
 	req.Header.Set("Accept", "application/json") // Do sets the User-Agent
 	if err := Authorize(req, def, creds); err != nil {
 		return nil, err
