@@ -83,10 +83,12 @@ type sentinel struct{ _ *byte }
 var newSentinel = func() *sentinel { return &sentinel{} }
 
 // The catch-up checks after arming a sentinel: the first after
-// firstCatchUp, each following one twice as late, up to lastCatchUp apart.
+// firstCatchUp, each following one twice as late, the last one lastCatchUp
+// after the one before (2.5 s after arming in all). A collection still
+// marking then is not waited for, so that an idle process stays idle.
 const (
 	firstCatchUp = 10 * time.Millisecond
-	lastCatchUp  = time.Second
+	lastCatchUp  = 1280 * time.Millisecond
 )
 
 // arm allocates a sentinel whose cleanup retunes GOGC and arms the next one.
@@ -121,7 +123,8 @@ func (k *keeper) retune(generation uint64) {
 }
 
 // catchUp retunes if a collection ended since the sentinel of generation was
-// armed and its cleanup has not run, and otherwise checks again later.
+// armed and its cleanup has not run, and otherwise checks again later, up
+// to lastCatchUp.
 func (k *keeper) catchUp(generation uint64, delay time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -133,7 +136,9 @@ func (k *keeper) catchUp(generation uint64, delay time.Duration) {
 		k.tune()
 		return
 	}
-	k.catchUpAfter(generation, min(2*delay, lastCatchUp))
+	if delay < lastCatchUp {
+		k.catchUpAfter(generation, 2*delay)
+	}
 }
 
 // tune sets GOGC for the last cycle's live heap and arms the next sentinel.
