@@ -17,6 +17,7 @@
 package heapfloor
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -152,14 +153,24 @@ func (k *keeper) tune() {
 // heap plus GOGC percent of the live heap, the stacks and the globals, and
 // never below minimumHeap × GOGC / 100: left out, either made the goal
 // several times the floor for a small live heap.
+//
+// A floor at or below the minimum heap changes nothing, and GOGC stays
+// within what debug.SetGCPercent takes (an int32: a larger value wraps and
+// turns the collector off).
 func (k *keeper) percent() int {
-	metrics.Read(k.sample)
+	// The cycle count first: metrics.Read is no snapshot, and a cycle that
+	// ends between the reads must leave armedAt older than the live heap
+	// read, not newer (a catch-up would then miss that cycle).
+	metrics.Read(k.sample[len(goalMetrics):])
+	metrics.Read(k.sample[:len(goalMetrics)])
 	live := k.sample[0].Value.Uint64()
 	scanned := live + k.sample[1].Value.Uint64() + k.sample[2].Value.Uint64()
-	if live == 0 || live+scanned*defaultPercent/100 >= k.floor {
+	if live == 0 || k.floor <= minimumHeap || live+scanned*defaultPercent/100 >= k.floor {
 		return defaultPercent
 	}
-	return int(min((k.floor-live)*100/scanned, k.floor*100/minimumHeap))
+	// In floating point: floor × 100 may not fit in 64 bits.
+	p := min(float64(k.floor-live)*100/float64(scanned), float64(k.floor)*100/minimumHeap, math.MaxInt32)
+	return int(p)
 }
 
 // minimumHeap is the runtime's smallest heap goal at GOGC=100; it scales
