@@ -53,7 +53,7 @@ func classifyStatus(def *tether.ProviderDefinition, code int) string {
 }
 
 func ruleMatches(r tether.RuleSpec, code int, body *lazyJSON) bool {
-	if !statusMatches(r.Status, code) {
+	if !StatusMatches(r.Status, code) {
 		return false
 	}
 	if r.BodyPath == "" {
@@ -70,15 +70,17 @@ func ruleMatches(r tether.RuleSpec, code int, body *lazyJSON) bool {
 	return ok && s == r.Equals
 }
 
-// statusMatches matches a rule's status: a code ("200") or a class ("4xx").
-func statusMatches(pattern string, code int) bool {
+// StatusMatches matches a rule's status: a code ("200") or a class ("4xx").
+// It formats nothing: the proxy asks it for every call.
+func StatusMatches(pattern string, code int) bool {
 	if code == 0 {
 		return false
 	}
 	if len(pattern) == 3 && pattern[1:] == "xx" {
-		return strconv.Itoa(code/100) == pattern[:1]
+		return int(pattern[0])-'0' == code/100
 	}
-	return pattern == strconv.Itoa(code)
+	n, err := strconv.Atoi(pattern)
+	return err == nil && n == code
 }
 
 // lazyJSON decodes a body at most once, and only if a rule looks into it.

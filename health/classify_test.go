@@ -71,3 +71,20 @@ func TestClassifyRules(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusMatches(t *testing.T) {
+	cases := []struct {
+		pattern string
+		code    int
+		want    bool
+	}{
+		{"200", 200, true}, {"200", 201, false}, {"2xx", 204, true}, {"2xx", 301, false},
+		{"4xx", 499, true}, {"5xx", 500, true}, {"5xx", 0, false}, {"200", 0, false},
+		{"axx", 200, false}, {"abc", 200, false}, {"", 200, false},
+	}
+	for _, tc := range cases {
+		if got := StatusMatches(tc.pattern, tc.code); got != tc.want {
+			t.Errorf("StatusMatches(%q, %d) = %v, want %v", tc.pattern, tc.code, got, tc.want)
+		}
+	}
+}

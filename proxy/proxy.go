@@ -17,6 +17,7 @@ import (
 	"time"
 
 	tether "github.com/tetherhq/tether"
+	"github.com/tetherhq/tether/health"
 	"github.com/tetherhq/tether/observe"
 	"github.com/tetherhq/tether/outbound"
 )
@@ -185,10 +186,8 @@ func needsBody(def *tether.ProviderDefinition, status int) bool {
 	if status >= 400 {
 		return true
 	}
-	code := fmt.Sprint(status)
-	class := code[:1] + "xx"
 	for _, rule := range def.Rules {
-		if rule.BodyPath != "" && (rule.Status == code || rule.Status == class) {
+		if rule.BodyPath != "" && health.StatusMatches(rule.Status, status) {
 			return true
 		}
 	}
