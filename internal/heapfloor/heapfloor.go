@@ -47,8 +47,7 @@ func Keep(floor uint64) (stop func()) {
 	k := newKeeper(floor)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.previous = debug.SetGCPercent(k.percent())
-	k.arm()
+	k.previous = k.tune()
 	return k.stop
 }
 
@@ -62,18 +61,23 @@ type keeper struct {
 	generation uint64 // of the sentinel armed last
 	armedAt    uint64 // collections completed when it was armed
 	sample     []metrics.Sample
+	cycles     [1]metrics.Sample
 }
 
 func newKeeper(floor uint64) *keeper {
 	k := &keeper{floor: floor}
-	for _, name := range append(goalMetrics, cyclesMetric) {
+	for _, name := range goalMetrics {
 		k.sample = append(k.sample, metrics.Sample{Name: name})
 	}
+	k.cycles[0].Name = "/gc/cycles/total:gc-cycles"
 	return k
 }
 
-// cyclesMetric counts the collections completed, read with goalMetrics.
-const cyclesMetric = "/gc/cycles/total:gc-cycles"
+// readCycles returns the number of collections completed.
+func (k *keeper) readCycles() uint64 {
+	metrics.Read(k.cycles[:])
+	return k.cycles[0].Value.Uint64()
+}
 
 // sentinel is allocated to die in the next collection: its cleanup is how
 // the keeper learns that a cycle ended. It holds a pointer so that it is not
@@ -101,9 +105,10 @@ const (
 // first seconds of load), that goal was twice the floor and more. So arm
 // also checks, soon and then less often, whether a collection ended without
 // the cleanup, and retunes then.
-func (k *keeper) arm() {
+// cycles is the count of collections read before the live heap that set GOGC.
+func (k *keeper) arm(cycles uint64) {
 	k.generation++
-	k.armedAt = k.sample[len(goalMetrics)].Value.Uint64()
+	k.armedAt = cycles
 	runtime.AddCleanup(newSentinel(), k.retune, k.generation)
 	k.catchUpAfter(k.generation, firstCatchUp)
 }
@@ -132,8 +137,7 @@ func (k *keeper) catchUp(generation uint64, delay time.Duration) {
 	if k.stopped || generation != k.generation {
 		return
 	}
-	metrics.Read(k.sample[len(goalMetrics):])
-	if k.sample[len(goalMetrics)].Value.Uint64() > k.armedAt {
+	if k.readCycles() > k.armedAt {
 		k.tune()
 		return
 	}
@@ -142,10 +146,16 @@ func (k *keeper) catchUp(generation uint64, delay time.Duration) {
 	}
 }
 
-// tune sets GOGC for the last cycle's live heap and arms the next sentinel.
-func (k *keeper) tune() {
-	debug.SetGCPercent(k.percent())
-	k.arm()
+// tune sets GOGC for the last cycle's live heap, arms the next sentinel and
+// returns GOGC as it was.
+// The cycles are counted before the live heap is read: metrics.Read is no
+// snapshot, and a cycle that ends between the reads must leave armedAt
+// older than the live heap, not newer (a catch-up would miss that cycle).
+func (k *keeper) tune() (previous int) {
+	cycles := k.readCycles()
+	previous = debug.SetGCPercent(k.percent())
+	k.arm(cycles)
+	return previous
 }
 
 // percent is the GOGC that starts the next cycle at the floor, or GOGC's
@@ -158,11 +168,7 @@ func (k *keeper) tune() {
 // within what debug.SetGCPercent takes (an int32: a larger value wraps and
 // turns the collector off).
 func (k *keeper) percent() int {
-	// The cycle count first: metrics.Read is no snapshot, and a cycle that
-	// ends between the reads must leave armedAt older than the live heap
-	// read, not newer (a catch-up would then miss that cycle).
-	metrics.Read(k.sample[len(goalMetrics):])
-	metrics.Read(k.sample[:len(goalMetrics)])
+	metrics.Read(k.sample)
 	live := k.sample[0].Value.Uint64()
 	scanned := live + k.sample[1].Value.Uint64() + k.sample[2].Value.Uint64()
 	if live == 0 || k.floor <= minimumHeap || live+scanned*defaultPercent/100 >= k.floor {
