@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -22,10 +23,10 @@ type ReportedCall struct {
 	Error        string      `json:"error,omitempty" maxLength:"2048" doc:"What went wrong, in the app's words"`
 }
 
+// reportCallsInput takes the body raw: report_body.go decodes it.
 type reportCallsInput struct {
-	Body struct {
-		Calls []ReportedCall `json:"calls" minItems:"1" maxItems:"1000"`
-	}
+	ContentType string `header:"Content-Type" hidden:"true"`
+	RawBody     []byte
 }
 
 type reportCallsOutput struct {
@@ -44,9 +45,15 @@ func (h *handlers) registerReports(api huma.API) {
 	o := op("reportCalls", http.MethodPost, "/v1/calls",
 		"Report outcomes of calls the app made itself (at most 1,000); they are classified and count for health like proxied calls", "calls")
 	o.DefaultStatus = http.StatusAccepted
+	body := reportBodyDecoder{api: api, schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[reportCallsBody](), true, "ReportCallsBody")}
+	o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: body.schema}}}
 	huma.Register(api, o, func(ctx context.Context, in *reportCallsInput) (*reportCallsOutput, error) {
-		reports := make([]monitor.Reported, len(in.Body.Calls))
-		for i, c := range in.Body.Calls {
+		calls, err := body.decode(in.ContentType, in.RawBody)
+		if err != nil {
+			return nil, err
+		}
+		reports := make([]monitor.Reported, len(calls))
+		for i, c := range calls {
 			reports[i] = monitor.Reported{
 				ConnectionID: c.ConnectionID, Method: c.Method, Path: c.Path, DurationMS: c.DurationMS,
 				StartedAt: c.StartedAt, Resource: c.Resource, Error: c.Error,
@@ -63,4 +70,6 @@ func (h *handlers) registerReports(api huma.API) {
 		out.Body.Data.Accepted = n
 		return out, nil
 	})
+	// Huma documents a raw body as binary besides the JSON schema given.
+	delete(o.RequestBody.Content, "application/octet-stream")
 }

@@ -1,0 +1,189 @@
+package api
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	tether "github.com/tetherhq/tether"
+)
+
+// POST /v1/calls decodes and validates its body itself. Left to huma, a body
+// was parsed twice (into a tree of maps for the schema's validation, then
+// into the Go types) and the tree walked by the generic validator: over a
+// third of the server's CPU under a flood of reports (docs/performance.md).
+// decodeReportedCalls parses it once into a tree, checks the tree against the
+// rules the schema states (the tags of reportCallsBody and ReportedCall,
+// repeated below) and converts it. A body that breaks a rule, or holds
+// anything the checks do not cover, is validated with the operation's own
+// schema, as huma would have: a bad body gets the answer it always got.
+
+// reportCallsBody is the body of POST /v1/calls, as documented.
+type reportCallsBody struct {
+	Calls []ReportedCall `json:"calls" minItems:"1" maxItems:"1000"`
+}
+
+// The bounds of the schema, for the checks.
+const (
+	minReportedCalls = 1
+	maxReportedCalls = 1000
+	maxMethodLength  = 16
+	maxPathLength    = 2048
+	maxErrorLength   = 2048
+	minStatusCode    = 100
+	maxStatusCode    = 599
+	// maxExactInteger is the largest integer every float64 up to it holds
+	// exactly (2^53): a larger duration goes to the schema's validation and
+	// the exact decoding.
+	maxExactInteger = 1 << 53
+)
+
+// reportBodyDecoder decodes the bodies of POST /v1/calls.
+type reportBodyDecoder struct {
+	api    huma.API
+	schema *huma.Schema // the body's, as registered
+}
+
+// decode returns the calls of a body sent with contentType, or the answer
+// huma gives a body its schema refuses.
+func (d reportBodyDecoder) decode(contentType string, body []byte) ([]ReportedCall, error) {
+	var tree any
+	if err := d.api.Unmarshal(contentType, body, &tree); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, huma.ErrUnknownContentType) {
+			status = http.StatusUnsupportedMediaType
+		}
+		return nil, newProblem(status, "validation failed", &huma.ErrorDetail{Location: "body", Message: err.Error()})
+	}
+	if calls, ok := reportedCallsOf(tree); ok {
+		return calls, nil
+	}
+	res := &huma.ValidateResult{}
+	path := huma.NewPathBuffer(make([]byte, 0, 64), 0)
+	path.Push("body")
+	huma.Validate(d.api.OpenAPI().Components.Schemas, d.schema, path, huma.ModeWriteToServer, tree, res)
+	if len(res.Errors) > 0 {
+		return nil, newProblem(http.StatusUnprocessableEntity, "validation failed", res.Errors...)
+	}
+	// What the schema accepts but the checks do not cover (a null list,
+	// 200.0 for a status, an unreadable time) decodes as it always did.
+	var typed reportCallsBody
+	if err := d.api.Unmarshal(contentType, body, &typed); err != nil {
+		return nil, newProblem(http.StatusUnprocessableEntity, "validation failed", &huma.ErrorDetail{Location: "body", Message: err.Error()})
+	}
+	return typed.Calls, nil
+}
+
+// reportedCallsOf converts a parsed body whose every member keeps the
+// schema's rules; ok is false when one does not, or is beyond what the checks
+// cover.
+func reportedCallsOf(tree any) (calls []ReportedCall, ok bool) {
+	body, ok := tree.(map[string]any)
+	if !ok || len(body) != 1 {
+		return nil, false
+	}
+	list, ok := body["calls"].([]any)
+	if !ok || len(list) < minReportedCalls || len(list) > maxReportedCalls {
+		return nil, false
+	}
+	calls = make([]ReportedCall, len(list))
+	for i, item := range list {
+		fields, ok := item.(map[string]any)
+		if !ok || !reportedCallOf(fields, &calls[i]) {
+			return nil, false
+		}
+	}
+	return calls, true
+}
+
+// reportedCallOf fills c from the members of one call if they keep the
+// schema's rules: no member beyond ReportedCall's, every required one
+// present, each of its type and within its bounds.
+func reportedCallOf(fields map[string]any, c *ReportedCall) bool {
+	required := 0
+	for name, value := range fields {
+		var ok bool
+		switch name {
+		case "connection_id":
+			c.ConnectionID, ok = nonEmptyText(value, math.MaxInt)
+			required++
+		case "method":
+			c.Method, ok = nonEmptyText(value, maxMethodLength)
+			required++
+		case "path":
+			c.Path, ok = nonEmptyText(value, maxPathLength)
+			required++
+		case "status_code":
+			c.StatusCode, ok = statusCode(value)
+			required++
+		case "duration_ms":
+			var ms int64
+			ms, ok = integer(value, 0, maxExactInteger)
+			c.DurationMS = ms
+			required++
+		case "started_at":
+			c.StartedAt, ok = startTime(value)
+			required++
+		case "resource":
+			c.Resource, ok = text(value, math.MaxInt)
+		case "error":
+			c.Error, ok = text(value, maxErrorLength)
+		}
+		if !ok {
+			return false // an unknown member, or a bad value
+		}
+	}
+	return required == 6
+}
+
+// text is value if it is a string of at most maxLen characters.
+func text(value any, maxLen int) (string, bool) {
+	s, ok := value.(string)
+	// n bytes hold at most n characters: count them only past maxLen bytes.
+	return s, ok && (len(s) <= maxLen || utf8.RuneCountInString(s) <= maxLen)
+}
+
+// nonEmptyText is value if it is a string of 1 to maxLen characters.
+func nonEmptyText(value any, maxLen int) (string, bool) {
+	s, ok := text(value, maxLen)
+	return s, ok && s != ""
+}
+
+// integer is value if it is a whole number from lo to hi.
+func integer(value any, lo, hi int64) (int64, bool) {
+	f, ok := value.(float64)
+	if !ok || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// statusCode is value as a status code, nil for null (no answer came).
+func statusCode(value any) (*int, bool) {
+	if value == nil {
+		return nil, true
+	}
+	n, ok := integer(value, minStatusCode, maxStatusCode)
+	if !ok {
+		return nil, false
+	}
+	code := int(n)
+	return &code, true
+}
+
+// startTime is value as tether.Time reads it (RFC 3339).
+func startTime(value any) (tether.Time, bool) {
+	s, ok := value.(string)
+	if !ok {
+		return tether.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return tether.Time{}, false
+	}
+	return tether.NewTime(t), true
+}
