@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -46,6 +47,9 @@ func (h *handlers) registerReports(api huma.API) {
 		"Report outcomes of calls the app made itself (at most 1,000); they are classified and count for health like proxied calls", "calls")
 	o.DefaultStatus = http.StatusAccepted
 	body := reportBodyDecoder{api: api, schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[reportCallsBody](), true, "ReportCallsBody")}
+	// The schema documents the body; the decoder validates it, not huma.
+	// Huma gives a raw body no read deadline: the one it gives a Body.
+	o.SkipValidateBody, o.BodyReadTimeout = true, 5*time.Second
 	o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: body.schema}}}
 	huma.Register(api, o, func(ctx context.Context, in *reportCallsInput) (*reportCallsOutput, error) {
 		calls, err := body.decode(in.ContentType, in.RawBody)
