@@ -9,6 +9,7 @@ import (
 
 	tether "github.com/tetherhq/tether"
 	"github.com/tetherhq/tether/observe"
+	"github.com/tetherhq/tether/outbound"
 )
 
 // Reported is the outcome of a call the app made itself (POST /v1/calls).
@@ -33,8 +34,11 @@ type integrations struct{ byConnection sync.Map }
 func (m *Monitor) Report(ctx context.Context, reports []Reported) (int, error) {
 	calls := make([]*tether.Call, 0, len(reports))
 	var problems []tether.FieldError
+	// A reported call carries no credentials, so its redactor depends on
+	// its definition alone: one per definition serves the whole batch.
+	redactors := make(map[*tether.ProviderDefinition]*outbound.Redactor, 1)
 	for i, rep := range reports {
-		call, problem := m.reportedCall(ctx, i, rep)
+		call, problem := m.reportedCall(ctx, i, rep, redactors)
 		if problem != nil {
 			problems = append(problems, *problem)
 			continue
@@ -50,7 +54,7 @@ func (m *Monitor) Report(ctx context.Context, reports []Reported) (int, error) {
 	return len(calls), nil
 }
 
-func (m *Monitor) reportedCall(ctx context.Context, i int, rep Reported) (*tether.Call, *tether.FieldError) {
+func (m *Monitor) reportedCall(ctx context.Context, i int, rep Reported, redactors map[*tether.ProviderDefinition]*outbound.Redactor) (*tether.Call, *tether.FieldError) {
 	at := func(field, msg string, value any) *tether.FieldError {
 		return &tether.FieldError{Location: fmt.Sprintf("body.calls[%d].%s", i, field), Message: msg, Value: value}
 	}
@@ -65,8 +69,13 @@ func (m *Monitor) reportedCall(ctx context.Context, i int, rep Reported) (*tethe
 	if rep.Resource != "" && def.Resource(rep.Resource) == nil {
 		return nil, at("resource", "no such resource for integration "+def.Name, rep.Resource)
 	}
+	redactor := redactors[def]
+	if redactor == nil {
+		redactor = outbound.NewRedactor(def, nil)
+		redactors[def] = redactor
+	}
 	x := observe.Exchange{
-		Def: def, ConnectionID: rep.ConnectionID, Source: tether.SourceReport,
+		Def: def, Redactor: redactor, ConnectionID: rep.ConnectionID, Source: tether.SourceReport,
 		Method: rep.Method, Path: rep.Path, StatusCode: rep.StatusCode,
 		StartedAt: rep.StartedAt.Time, Duration: time.Duration(rep.DurationMS) * time.Millisecond,
 	}

@@ -314,13 +314,23 @@ func TestReportedCallsCountForHealth(t *testing.T) {
 		res := e.do("POST", "/v1/calls", map[string]any{"calls": []map[string]any{
 			{"connection_id": id, "method": "GET", "path": "/orders", "status_code": 200, "duration_ms": 12, "started_at": now},
 			{"connection_id": id, "method": "GET", "path": "/inventory", "status_code": 503, "duration_ms": 40, "started_at": now},
-			{"connection_id": id, "method": "GET", "path": "/x", "status_code": nil, "duration_ms": 40, "started_at": now, "error": "timeout"},
+			{"connection_id": id, "method": "GET", "path": "/x?access_token=t0ken&page=2", "status_code": nil, "duration_ms": 40, "started_at": now, "error": "timeout"},
+			{"connection_id": id, "method": "GET", "path": "/orders?api_key=k3y", "status_code": 200, "duration_ms": 5, "started_at": now},
 		}})
 		expectStatus(t, res, http.StatusAccepted)
-		if res.data(t)["accepted"] != float64(3) {
+		if res.data(t)["accepted"] != float64(4) {
 			t.Errorf("accepted = %v", res.data(t)["accepted"])
 		}
-		e.waitCalls("connection_id="+id+"&source=report", 3)
+		paths := map[string]bool{}
+		for _, c := range e.waitCalls("connection_id="+id+"&source=report", 4) {
+			paths[c.(map[string]any)["path"].(string)] = true
+		}
+		// Every call of the batch is redacted (they share a redactor).
+		for _, want := range []string{"/x?access_token=[REDACTED]&page=2", "/orders?api_key=[REDACTED]"} {
+			if !paths[want] {
+				t.Errorf("no reported call with path %s in %v", want, paths)
+			}
+		}
 		// A reported 401 is confirmed by re-verifying, like a proxied one.
 		e.sandbox.RevokeKey(key)
 		expectStatus(t, e.do("POST", "/v1/calls", map[string]any{"calls": []map[string]any{
