@@ -46,7 +46,7 @@ func (h *handlers) registerReports(api huma.API) {
 	o := op("reportCalls", http.MethodPost, "/v1/calls",
 		"Report outcomes of calls the app made itself (at most 1,000); they are classified and count for health like proxied calls", "calls")
 	o.DefaultStatus = http.StatusAccepted
-	body := reportBodyDecoder{api: api, schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[reportCallsBody](), true, "ReportCallsBody")}
+	body := reportBodyDecoder{api: api, schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[reportCallsInputBody](), true, "ReportCallsInputBody")}
 	// The schema documents the body; the decoder validates it, not huma.
 	// Huma gives a raw body no read deadline: the one it gives a Body.
 	o.SkipValidateBody, o.BodyReadTimeout = true, 5*time.Second
