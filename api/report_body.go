@@ -66,7 +66,7 @@ func (d reportBodyDecoder) decode(contentType string, body []byte) ([]ReportedCa
 //   - numbers other than integer literals (200.0, 2e2: the typed decoding
 //     refuses them), read as json.Number so that none is rounded.
 func (d reportBodyDecoder) checked(contentType string, body []byte) ([]ReportedCall, bool) {
-	if bytes.IndexByte(body, '\\') >= 0 || d.api.Unmarshal(contentType, []byte("null"), new(any)) != nil {
+	if bytes.IndexByte(body, '\\') >= 0 || !d.readsAsJSON(contentType) {
 		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -76,6 +76,12 @@ func (d reportBodyDecoder) checked(contentType string, body []byte) ([]ReportedC
 		return nil, false
 	}
 	return reportedCallsOf(tree)
+}
+
+// readsAsJSON says whether huma reads a body of contentType as JSON (and
+// does not answer 415), asking its own lookup with the smallest JSON body.
+func (d reportBodyDecoder) readsAsJSON(contentType string) bool {
+	return d.api.Unmarshal(contentType, []byte("null"), new(any)) == nil
 }
 
 // validated is what huma did with every body: the parsed tree validated

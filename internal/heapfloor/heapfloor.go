@@ -105,7 +105,9 @@ const (
 // first seconds of load), that goal was twice the floor and more. So arm
 // also checks, soon and then less often, whether a collection ended without
 // the cleanup, and retunes then.
-// cycles is the count of collections read before the live heap that set GOGC.
+//
+// cycles is the count of collections read before the live heap that set
+// GOGC (see tune).
 func (k *keeper) arm(cycles uint64) {
 	k.generation++
 	k.armedAt = cycles
