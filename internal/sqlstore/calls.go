@@ -37,6 +37,7 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	if len(calls) == 0 {
 		return nil
 	}
+	calls = inConnectionOrder(calls)
 	var changed []string // connections whose call target may have changed
 	defer func() { s.targets.invalidate(changed...) }()
 	err := s.recordInTx(ctx, apply, &changed, func(conn *sql.Conn, tx *sql.Tx) ([]*tether.Call, error) {
@@ -125,25 +126,29 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 	if apply == nil {
 		return nil
 	}
-	ids, byConnection := groupByConnection(calls)
-	for chunk := range slices.Chunk(ids, connectionsPerLoad) {
-		loaded, err := s.loadForApply(ctx, tx, chunk)
+	for chunk := range slices.Chunk(groupByConnection(calls), connectionsPerLoad) {
+		ids := make([]string, len(chunk))
+		for i, g := range chunk {
+			ids[i] = g.id
+		}
+		loaded, err := s.loadForApply(ctx, tx, ids)
 		if err != nil {
 			return err
 		}
 		// Connections whose health changed, apart by whether their status
 		// did: see updateHealthColumns.
 		var healthOnly, healthAndStatus []*tether.Connection
-		for _, id := range chunk {
+		for _, g := range chunk {
+			id := g.id
 			before := loaded[id]
 			if before == nil {
-				if err := dropCalls(ctx, tx, byConnection[id]); err != nil {
+				if err := dropCalls(ctx, tx, g.calls); err != nil {
 					return err
 				}
 				continue
 			}
 			after := cloneConnection(before)
-			change, err := applyToConnection(ctx, tx, before, after, byConnection[id], apply)
+			change, err := applyToConnection(ctx, tx, before, after, g.calls, apply)
 			if err != nil {
 				return err
 			}
@@ -169,21 +174,50 @@ func (s *Store) applyToConnections(ctx context.Context, tx *sql.Tx, calls []*tet
 	return nil
 }
 
-// groupByConnection returns the distinct connection ids of calls, sorted,
-// and each connection's calls in their given order.
-func groupByConnection(calls []*tether.Call) ([]string, map[string][]*tether.Call) {
-	byConnection := make(map[string][]*tether.Call)
-	for _, c := range calls {
-		if c.ConnectionID != nil {
-			byConnection[*c.ConnectionID] = append(byConnection[*c.ConnectionID], c)
+// inConnectionOrder returns calls ordered by connection id, those without a
+// connection first, each connection's calls in the order given. A batch is
+// written and applied in this order: the (connection_id, id) index then takes
+// each connection's rows one after the other, on pages just written (on
+// PostgreSQL the COPY of 10,000 calls over 1,000 connections took a fifth
+// less time: docs/performance.md), and the connections come in runs.
+func inConnectionOrder(calls []*tether.Call) []*tether.Call {
+	ordered := slices.Clone(calls)
+	slices.SortStableFunc(ordered, func(a, b *tether.Call) int {
+		return cmp.Compare(connectionOf(a), connectionOf(b))
+	})
+	return ordered
+}
+
+// connectionOf is a call's connection id, "" for none.
+func connectionOf(c *tether.Call) string {
+	if c.ConnectionID == nil {
+		return ""
+	}
+	return *c.ConnectionID
+}
+
+// connectionCalls are the calls of one connection in a batch.
+type connectionCalls struct {
+	id    string
+	calls []*tether.Call
+}
+
+// groupByConnection cuts calls in connection order (inConnectionOrder) into
+// the runs of each connection, in connection id order; calls without a
+// connection are left out.
+func groupByConnection(calls []*tether.Call) []connectionCalls {
+	var groups []connectionCalls
+	for start := 0; start < len(calls); {
+		id, end := connectionOf(calls[start]), start+1
+		for end < len(calls) && connectionOf(calls[end]) == id {
+			end++
 		}
+		if id != "" {
+			groups = append(groups, connectionCalls{id: id, calls: calls[start:end:end]})
+		}
+		start = end
 	}
-	ids := make([]string, 0, len(byConnection))
-	for id := range byConnection {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids, byConnection
+	return groups
 }
 
 // rowChange is how apply changed a connection's row.
