@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -350,6 +351,18 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("start CPU profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
+func startExecutionTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create execution trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("start execution trace: %w", err)
+	}
+	return func() { trace.Stop(); _ = f.Close() }, nil
 }
 
 // measureServe runs this very binary as `tether serve` on the database,
@@ -770,6 +783,7 @@ type benchReportsCmd struct {
 	Rounds         int    `default:"3" help:"Rounds, each the baseline then the HTTP phase."`
 	Seed           uint64 `default:"1" help:"Seed of the generated calls."`
 	CPUProfile     string `help:"Write a CPU profile of the last round's HTTP phase (server and load generator share the process) to this file."`
+	ExecutionTrace string `help:"Write a Go execution trace of the last round's HTTP phase to this file (go tool trace): where the call log's writer waits. Not with --cpu-profile."`
 	HeapProfile    string `help:"Write a heap profile of the process after the last round (after a garbage collection) to this file."`
 	CallLogWriters int    `help:"TETHER_CALL_LOG_WRITERS of the Tether measured (0: its default for the store)."`
 }
@@ -778,6 +792,9 @@ type benchReportsCmd struct {
 func (b *benchReportsCmd) Run(ctx context.Context) error {
 	if b.Connections < 1 || b.BatchSize < 1 || b.WriteBatch < 1 || b.Clients < 1 || b.Calls < 1 || b.Rounds < 1 {
 		return errors.New("--connections, --batch-size, --write-batch, --clients, --calls and --rounds must be at least 1")
+	}
+	if b.CPUProfile != "" && b.ExecutionTrace != "" {
+		return errors.New("--cpu-profile and --execution-trace record the same phase: give one")
 	}
 	var report bytes.Buffer
 	if err := b.run(ctx, &report); err != nil {
@@ -805,6 +822,9 @@ func (b *benchReportsCmd) run(ctx context.Context, w io.Writer) error {
 	}
 	if b.CPUProfile != "" {
 		opts.Profile = func() (func(), error) { return startCPUProfile(b.CPUProfile) }
+	}
+	if b.ExecutionTrace != "" {
+		opts.Profile = func() (func(), error) { return startExecutionTrace(b.ExecutionTrace) }
 	}
 	rep, err := bench.RunReports(ctx, env.tether, env.app.store, def, opts)
 	if err != nil {
