@@ -18,13 +18,26 @@ import (
 // SQLite lets proceed beside the writer; the writer checkpoints only if the
 // WAL still grows past writerCheckpointPages (the checkpointer stopped or
 // cannot keep up).
+//
+// Under a sustained stream of batches the checkpointer does fall behind for
+// good: the WAL starts over from its beginning only when a write transaction
+// begins with every frame copied, and the writer begins the next batch as
+// soon as one commits. The WAL then grows until the writer checkpoints it;
+// the larger writerCheckpointPages, the rarer that stall (with its fsyncs)
+// and the fewer copies of the same hot pages it writes.
 const (
 	// checkpointInterval is how often the checkpointer looks at the WAL: a
 	// passive checkpoint with nothing to copy costs a few microseconds.
 	checkpointInterval = 100 * time.Millisecond
-	// writerCheckpointPages is the writer's wal_autocheckpoint (about 40 MB
-	// of 4 KiB pages): the safety net, not the normal path.
-	writerCheckpointPages = 10_000
+	// writerCheckpointPages is the writer's wal_autocheckpoint (about 200 MB
+	// of 4 KiB pages): the safety net, not the normal path. At 10,000 pages
+	// the writer spent a ninth of a backlog of reported calls checkpointing
+	// (docs/performance.md).
+	writerCheckpointPages = 50_000
+	// walSizeLimit is the size the WAL file is cut back to when it starts
+	// over (journal_size_limit): a burst grows it towards
+	// writerCheckpointPages, and the disk should not keep that for good.
+	walSizeLimit = 64 << 20
 )
 
 // checkpointer runs passive WAL checkpoints on its own connection until
