@@ -33,11 +33,12 @@ const (
 	// of 4 KiB pages): the safety net, not the normal path. At 10,000 pages
 	// the writer spent a ninth of a backlog of reported calls checkpointing
 	// (docs/performance.md).
+	//
+	// The WAL file keeps the size a burst gave it (up to about 200 MB) until
+	// the store closes, which deletes it: cutting it back each time it
+	// starts over (journal_size_limit) was an ftruncate of a few hundred
+	// MB, 4 % of the writer's time under a backlog.
 	writerCheckpointPages = 50_000
-	// walSizeLimit is the size the WAL file is cut back to when it starts
-	// over (journal_size_limit): a burst grows it towards
-	// writerCheckpointPages, and the disk should not keep that for good.
-	walSizeLimit = 64 << 20
 )
 
 // checkpointer runs passive WAL checkpoints on its own connection until

@@ -54,3 +54,31 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// The WAL keeps its size while the store is open (checkpoint.go), so closing
+// the store must give the disk space back: the last connection to close
+// checkpoints the WAL and deletes it.
+func TestClosingTheStoreRemovesTheWAL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tether.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	call := &tether.Call{
+		ID: tether.NewID(tether.PrefixCall), IntegrationName: "acme_wms", Source: tether.SourceReport,
+		Method: "GET", Path: "/orders", Outcome: tether.OutcomeSuccess, Signal: tether.SignalSuccess, StartedAt: tether.Now(),
+	}
+	if err := s.RecordCalls(ctx, []*tether.Call{call}, nil); err != nil {
+		t.Fatalf("record calls: %v", err)
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("no WAL while the store is open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Errorf("the WAL is still there after Close (stat: %v)", err)
+	}
+}
