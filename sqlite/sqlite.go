@@ -41,6 +41,7 @@ var dialect = sqlstore.Dialect{
 	Placeholder:       func(int) string { return "?" },
 	IDList:            idList,
 	BulkInsert:        "INSERT OR ROLLBACK",
+	InProcess:         true,
 	// DataVersion is set by Open, per database: see dataVersion.
 }
 

@@ -39,6 +39,12 @@ type Dialect struct {
 	// itself alone (8 % of a batch's time): a batch that breaks a constraint
 	// fails whole anyway, and its transaction is retried (calls.go).
 	BulkInsert string
+	// InProcess is set where the database runs inside this process
+	// (SQLite): a statement cannot hang on a network, and the driver
+	// watches a cancellable context with a goroutine per statement. The call
+	// log's short INSERTs then run without their context's cancellation,
+	// checked between them instead (calls.go, eachInsertChunk).
+	InProcess bool
 	// DailyCallPartitions is set where call_logs is partitioned by day on
 	// started_at (PostgreSQL): the store keeps the coming days' partitions
 	// ready and prunes by dropping whole days (calls.go).
