@@ -68,8 +68,11 @@ func Call(x Exchange) *tether.Call {
 		ResponseHeaders: r.FlatHeaders(x.ResponseHeader),
 		Verification:    x.Verification,
 	}
+	// The optional fields point at copies, not into x: a pointer into x
+	// moved the whole exchange to the heap, for every call.
 	if x.ConnectionID != "" {
-		c.ConnectionID = &x.ConnectionID
+		id := x.ConnectionID
+		c.ConnectionID = &id
 	}
 	if x.URL != nil {
 		c.URL = r.URL(x.URL)
@@ -78,7 +81,8 @@ func Call(x Exchange) *tether.Call {
 		c.Resource = &name
 	}
 	if x.StatusCode != 0 {
-		c.StatusCode = &x.StatusCode
+		code := x.StatusCode
+		c.StatusCode = &code
 	}
 	if health.IsSuccess(signal) {
 		c.Outcome = tether.OutcomeSuccess
