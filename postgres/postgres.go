@@ -88,7 +88,7 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 // copyFrom bulk-loads rows into table with COPY, inside the transaction open
 // on conn: the fastest way in for the call log's batches.
 func copyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error {
-	return conn.Raw(func(driverConn any) error {
+	return sqlstore.RawInTx(conn, func(driverConn any) error {
 		_, err := driverConn.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
 		return err
 	})

@@ -33,12 +33,14 @@ const (
 	// of 4 KiB pages): the safety net, not the normal path. At 10,000 pages
 	// the writer spent a ninth of a backlog of reported calls checkpointing
 	// (docs/performance.md).
-	//
-	// The WAL file keeps the size a burst gave it (up to about 200 MB) until
-	// the store closes, which deletes it: cutting it back each time it
-	// starts over (journal_size_limit) was an ftruncate of a few hundred
-	// MB, 4 % of the writer's time under a backlog.
 	writerCheckpointPages = 50_000
+	// walSizeLimit is the size the WAL file is cut back to when it starts
+	// over having grown beyond it (journal_size_limit): a reader holding an
+	// old snapshot can keep it from starting over past writerCheckpointPages.
+	// Below it the file keeps the size a burst gave it until the store closes
+	// (which deletes it): a 64 MB limit cost an ftruncate of about 150 MB each
+	// time the WAL started over, 4 % of the writer's time under a backlog.
+	walSizeLimit = 256 << 20
 )
 
 // checkpointer runs passive WAL checkpoints on its own connection until

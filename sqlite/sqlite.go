@@ -152,6 +152,7 @@ func dsn(path string, r role) string {
 	case roleWriter:
 		q.Set("_txlock", "immediate")
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit)) // the writer starts the WAL over, so it cuts it back
 	case roleReader:
 		q.Add("_pragma", "query_only(ON)")
 	case roleCheckpointer:

@@ -42,8 +42,8 @@ func (s *Store) RecordCalls(ctx context.Context, calls []*tether.Call, apply fun
 	calls = inConnectionOrder(calls)
 	var changed []string // connections whose call target may have changed
 	defer func() { s.targets.invalidate(changed...) }()
-	err := s.recordInTx(ctx, apply, &changed, func(conn *sql.Conn, tx *sql.Tx) ([]*tether.Call, error) {
-		return calls, s.insertCalls(ctx, conn, tx, calls)
+	err := s.recordInTx(ctx, apply, &changed, func(conn *sql.Conn, _ *sql.Tx) ([]*tether.Call, error) {
+		return calls, s.insertCalls(ctx, conn, calls)
 	})
 	if err == nil || !s.dialect.IsUniqueViolation(err) {
 		return err
@@ -317,11 +317,13 @@ func (s *Store) loadConnections(ctx context.Context, q querier, ids []string, lo
 	return byID, nil
 }
 
-// insertCalls bulk-loads calls: with the dialect's CopyFrom where it has one
-// (PostgreSQL COPY, about twice as fast as the INSERTs; see
-// docs/call-log.md), otherwise with multi-row INSERTs. An id stored already
-// fails it with a unique violation.
-func (s *Store) insertCalls(ctx context.Context, conn *sql.Conn, tx *sql.Tx, calls []*tether.Call) error {
+// insertCalls bulk-loads calls on conn, which has the batch's transaction
+// open: with the dialect's CopyFrom where it has one (PostgreSQL COPY, about
+// twice as fast as the INSERTs; see docs/call-log.md), otherwise with
+// multi-row INSERTs. Both run on the driver's connection, inside the
+// transaction database/sql began there. An id stored already fails it with
+// a unique violation.
+func (s *Store) insertCalls(ctx context.Context, conn *sql.Conn, calls []*tether.Call) error {
 	if s.dialect.CopyFrom == nil {
 		return s.execInsertCalls(ctx, conn, calls)
 	}
@@ -363,24 +365,29 @@ func (s *Store) insertNewCalls(ctx context.Context, tx *sql.Tx, calls []*tether.
 // connection (SQLite: sqlite/stmtcache.go; PostgreSQL: pgx's cache).
 const callsPerInsert = 20
 
-// execInsertCalls writes calls with the dialect's multi-row INSERTs, run on
-// the driver's connection under the transaction: through database/sql every
-// statement's 340 arguments were copied into a new slice of its own and
-// converted one by one (a fifth of the bytes the reports benchmark allocated
-// on SQLite); here one slice serves every statement of the batch.
+// execInsertCalls writes calls with the dialect's multi-row INSERTs (the
+// embedded database's way in: see insertCalls), run on the driver's
+// connection under the transaction: through database/sql every statement's
+// 340 arguments were copied into a new slice of its own and converted one by
+// one (a fifth of the bytes the reports benchmark allocated on SQLite); here
+// one slice serves every statement of the batch. The driver must run
+// statements without being asked to prepare them first (ExecerContext, and
+// no driver.ErrSkip), as SQLite's does.
 func (s *Store) execInsertCalls(ctx context.Context, conn *sql.Conn, calls []*tether.Call) error {
-	return conn.Raw(func(driverConn any) error {
+	return RawInTx(conn, func(driverConn any) error {
 		execer, ok := driverConn.(driver.ExecerContext)
 		if !ok {
-			return fmt.Errorf("insert calls: the %s driver's connection does not run statements", s.dialect.Name)
+			return fmt.Errorf("insert calls: the %s driver's connection does not implement driver.ExecerContext", s.dialect.Name)
 		}
-		var named []driver.NamedValue
+		named := make([]driver.NamedValue, len(callColumnNames)*min(len(calls), callsPerInsert))
+		for i := range named {
+			named[i].Ordinal = i + 1
+		}
 		return s.eachInsertChunk(ctx, calls, cmp.Or(s.dialect.BulkInsert, "INSERT"), "", func(ctx context.Context, query string, args []any) error {
-			named = named[:0]
 			for i, v := range args {
-				named = append(named, driver.NamedValue{Ordinal: i + 1, Value: v})
+				named[i].Value = v
 			}
-			if _, err := execer.ExecContext(ctx, query, named); err != nil {
+			if _, err := execer.ExecContext(ctx, query, named[:len(args)]); err != nil {
 				return fmt.Errorf("insert calls: %w", err)
 			}
 			return nil
@@ -409,10 +416,13 @@ func (s *Store) queryInsertCalls(ctx context.Context, tx *sql.Tx, calls []*tethe
 }
 
 // backlogBatch is the size from which a batch is a backlog being drained
-// rather than the calls of the last MaxDelay: 2,000 calls in 50 ms is 40,000
-// calls/s, several times what the proxy serves on a small machine, so only
-// bursts of reported calls (or a writer that fell behind) make batches this
-// large. Their callers wait for queue space, that is for the writer.
+// rather than the calls of the last MaxDelay: 2,000 calls in 50 ms (the
+// default delay) is 40,000 calls/s, 20,000 at the longest delay, several
+// times what the proxy serves on a small machine, so only bursts of reported
+// calls (or a writer that fell behind) make batches this large. Such a batch
+// is written without yielding: draining the backlog comes first. The
+// request goroutines still get a processor at Go's preemption (after 10 ms
+// at most), so a proxied request during such a burst may wait that long.
 const backlogBatch = 2000
 
 // eachInsertChunk calls run with the INSERT statement (starting with verb,
@@ -448,9 +458,9 @@ func (s *Store) eachInsertChunk(ctx context.Context, calls []*tether.Call, verb,
 		// statements rather than behind a whole batch: the writer is one
 		// goroutine among many, and a batch holds a processor for
 		// milliseconds. A backlog is written without yielding: a yielded
-		// goroutine waits behind every runnable one, and those yields were
-		// an eighth of the time reported calls took on SQLite, with
-		// the request goroutines waiting for the writer anyway.
+		// goroutine waits behind every runnable one, and those waits were
+		// an eighth of the writer's time under a burst of reported calls
+		// on SQLite.
 		if yield {
 			runtime.Gosched()
 		}
