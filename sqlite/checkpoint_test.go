@@ -28,11 +28,8 @@ func TestCheckpointerCopiesTheWALIntoTheDatabase(t *testing.T) {
 
 	calls := make([]*tether.Call, 2000)
 	for i := range calls {
-		calls[i] = &tether.Call{
-			ID: tether.NewID(tether.PrefixCall), IntegrationName: "acme_wms", Source: tether.SourceReport,
-			Method: "GET", Path: "/orders", Outcome: tether.OutcomeSuccess, Signal: tether.SignalSuccess,
-			StartedAt: tether.Now(), URL: "https://wms.example/orders?page=" + tether.NewID("p"),
-		}
+		calls[i] = reportedCall()
+		calls[i].URL = "https://wms.example/orders?page=" + tether.NewID("p")
 	}
 	if err := s.RecordCalls(ctx, calls, nil); err != nil {
 		t.Fatalf("record calls: %v", err)
@@ -43,6 +40,14 @@ func TestCheckpointerCopiesTheWALIntoTheDatabase(t *testing.T) {
 			t.Fatalf("database file still %d bytes 5s after a commit: the WAL was not checkpointed", before)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// reportedCall is a successful reported call of no connection.
+func reportedCall() *tether.Call {
+	return &tether.Call{
+		ID: tether.NewID(tether.PrefixCall), IntegrationName: "acme_wms", Source: tether.SourceReport,
+		Method: "GET", Path: "/orders", Outcome: tether.OutcomeSuccess, Signal: tether.SignalSuccess, StartedAt: tether.Now(),
 	}
 }
 
@@ -65,11 +70,7 @@ func TestClosingTheStoreRemovesTheWAL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	call := &tether.Call{
-		ID: tether.NewID(tether.PrefixCall), IntegrationName: "acme_wms", Source: tether.SourceReport,
-		Method: "GET", Path: "/orders", Outcome: tether.OutcomeSuccess, Signal: tether.SignalSuccess, StartedAt: tether.Now(),
-	}
-	if err := s.RecordCalls(ctx, []*tether.Call{call}, nil); err != nil {
+	if err := s.RecordCalls(ctx, []*tether.Call{reportedCall()}, nil); err != nil {
 		t.Fatalf("record calls: %v", err)
 	}
 	if _, err := os.Stat(path + "-wal"); err != nil {

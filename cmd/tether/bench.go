@@ -342,27 +342,25 @@ func serveInBackground(ctx context.Context, a *app) (addr string, stop func(), e
 }
 
 func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("create CPU profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("start CPU profile: %w", err)
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+	return startRecording(path, "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 func startExecutionTrace(path string) (stop func(), err error) {
+	return startRecording(path, "execution trace", trace.Start, trace.Stop)
+}
+
+// startRecording creates path and starts writing what (a CPU profile, an
+// execution trace) to it; stop ends the recording and closes the file.
+func startRecording(path, what string, start func(io.Writer) error, end func()) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("create execution trace: %w", err)
+		return nil, fmt.Errorf("create %s: %w", what, err)
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("start execution trace: %w", err)
+		return nil, fmt.Errorf("start %s: %w", what, err)
 	}
-	return func() { trace.Stop(); _ = f.Close() }, nil
+	return func() { end(); _ = f.Close() }, nil
 }
 
 // measureServe runs this very binary as `tether serve` on the database,
