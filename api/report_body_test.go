@@ -108,6 +108,30 @@ func reportBodyVariants() []string {
 		bodies = append(bodies, strings.Replace(call, literal[0], literal[1], 1))
 	}
 	bodies = append(bodies, " \n\t"+call+" \r\n", call+"\n")
+	pretty, err := json.MarshalIndent(map[string]any{"calls": []any{valid, valid}}, "", "\t")
+	if err != nil {
+		panic(err)
+	}
+	bodies = append(bodies, string(pretty), strings.ReplaceAll(string(pretty), "\t", " \r\n "))
+	// A member given twice whose last value breaks the rules (the earlier
+	// ones: TestReportBodyMemberGivenTwice).
+	for _, twice := range [][2]string{
+		{`"path":"/orders"`, `"path":"/orders","path":{"a":1}`},
+		{`"status_code":200`, `"status_code":200,"status_code":2e2`},
+		{`"status_code":200`, `"status_code":200,"status_code":false`},
+		{`"method":"GET"`, `"method":"GET","method":"G\u0045T"`},
+	} {
+		bodies = append(bodies, strings.Replace(call, twice[0], twice[1], 1))
+	}
+	// Values the typed decoding reads otherwise than the text says.
+	for _, literal := range [][2]string{
+		{`"/orders"`, "\"/ord\xffers\""}, {`"/orders"`, "\"/orders\xc3\""},
+		{`"duration_ms":12`, `"duration_ms":-0`}, {`"duration_ms":12`, `"duration_ms":99999999999999999999`},
+		{`"duration_ms":12`, `"duration_ms":true`}, {`"duration_ms":12`, `"duration_ms":{}`},
+		{`"connection_id":"conn_1"`, `"connection_id":"conn_1","extra":{"a":[1,2]}`},
+	} {
+		bodies = append(bodies, strings.Replace(call, literal[0], literal[1], 1))
+	}
 	return append(bodies, withCall(extra), many(0), many(1000), many(1001),
 		`{"calls": null}`, `{}`, `[]`, `null`, `"calls"`, `{"calls": {}}`, `{"calls": [null]}`, `{"calls": [[]]}`,
 		`{"calls": [`+encode(valid)+`], "more": 1}`, `{"Calls": [`+encode(valid)+`]}`,
@@ -165,11 +189,23 @@ func TestReportBodyDecodesAsHumaDid(t *testing.T) {
 // validated); an earlier value of the wrong type, which huma's typed
 // decoding refused, is no longer an error (docs/api.md).
 func TestReportBodyMemberGivenTwice(t *testing.T) {
-	body := `{"calls": [{"connection_id": "conn_1", "method": "GET", "path": "/", "status_code": "x", "status_code": 201,
-		"duration_ms": 1, "started_at": "2026-12-03T10:00:00Z"}]}`
-	calls, err := reportsDecoder().decode("application/json", []byte(body))
-	if err != nil || len(calls) != 1 || calls[0].StatusCode == nil || *calls[0].StatusCode != 201 {
-		t.Fatalf("decode: %+v, %v", calls, err)
+	call := `{"calls":[{"connection_id":"conn_1","method":"GET","path":"/orders","status_code":201,"duration_ms":12,"started_at":"2026-12-03T10:00:00Z"}]}`
+	for _, twice := range [][2]string{
+		{`"status_code":201`, `"status_code":"x","status_code":201`},
+		{`"status_code":201`, `"status_code":1.5,"status_code":201`},
+		{`"status_code":201`, `"status_code":true,"status_code":201`},
+		{`"status_code":201`, `"status_code":[200],"status_code":201`},
+		{`"path":"/orders"`, `"path":{"a":[1,"x\"]"]},"path":"/orders"`},
+		{`"path":"/orders"`, "\"path\":\"/\xff\",\"path\":\"/orders\""},
+		{`"method":"GET"`, `"method":"G\u0045T","method":"GET"`},
+		{`"duration_ms":12`, `"duration_ms":99999999999999999999,"duration_ms":12`},
+	} {
+		body := strings.Replace(call, twice[0], twice[1], 1)
+		calls, err := reportsDecoder().decode("application/json", []byte(body))
+		if err != nil || len(calls) != 1 || calls[0].StatusCode == nil || *calls[0].StatusCode != 201 ||
+			calls[0].Path != "/orders" || calls[0].Method != "GET" || calls[0].DurationMS != 12 {
+			t.Errorf("%s: %+v, %v", body, calls, err)
+		}
 	}
 }
 
@@ -177,11 +213,22 @@ func TestReportBodyMemberGivenTwice(t *testing.T) {
 // that is not JSON, 415 for a content type that is not.
 func TestReportBodyThatIsNotJSON(t *testing.T) {
 	d := reportsDecoder()
+	call := `{"calls":[{"connection_id":"conn_1","method":"GET","path":"/orders","status_code":200,"duration_ms":12,"started_at":"2026-12-03T10:00:00Z"}]}`
 	for _, tc := range []struct {
 		contentType, body string
 		status            int
 	}{
 		{"application/json", `{"calls": [`, http.StatusBadRequest},
+		// Not JSON, though a later member would replace the broken value.
+		{"application/json", strings.Replace(call, `"method":"GET"`, `"method":"G\qT","method":"GET"`, 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"path":"/orders"`, `"path":{"a":},"path":"/orders"`, 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"status_code":200`, `"status_code":01,"status_code":200`, 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"status_code":200`, `"status_code":1.,"status_code":200`, 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"status_code":200`, `"status_code":1e,"status_code":200`, 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"status_code":200`, `"status_code":nul,"status_code":200`, 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"/orders"`, "\"/or\nders\"", 1), http.StatusBadRequest},
+		{"application/json", strings.Replace(call, `"status_code":200`, `"status_code":200,`, 1), http.StatusBadRequest},
+		{"application/json", call + "x", http.StatusBadRequest},
 		{"text/plain", `{"calls": []}`, http.StatusUnsupportedMediaType},
 	} {
 		_, err := d.decode(tc.contentType, []byte(tc.body))
