@@ -11,11 +11,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
@@ -39,7 +39,7 @@ var dialect = sqlstore.Dialect{
 	IsUniqueViolation:   isUniqueViolation,
 	DailyCallPartitions: true,
 	Placeholder:         func(n int) string { return "$" + strconv.Itoa(n) },
-	CopyFrom:            copyFrom,
+	CopyIn:              copyIn,
 	ArrayParams:         true,
 	// Not "= ANY($n)": with the array a parameter, a sequential scan (the
 	// plan of a small table) compares every row with every id, and loading
@@ -85,11 +85,11 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 	return store, nil
 }
 
-// copyFrom bulk-loads rows into table with COPY, inside the transaction open
+// copyIn runs a COPY ... FROM STDIN with data, inside the transaction open
 // on conn: the fastest way in for the call log's batches.
-func copyFrom(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error {
+func copyIn(ctx context.Context, conn *sql.Conn, statement string, data io.Reader) error {
 	return sqlstore.RawInTx(conn, func(driverConn any) error {
-		_, err := driverConn.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		_, err := driverConn.(*stdlib.Conn).Conn().PgConn().CopyFrom(ctx, data, statement)
 		return err
 	})
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // callColumns are the columns of call_logs, in the order appendCallArgs
-// gives their values.
+// and appendCopyCall give their values.
 const callColumns = `id, connection_id, integration_name, source, method, path, url, resource, status_code,
 	duration_ms, outcome, signal, error, started_at, request_headers, response_headers, response_body`
 
@@ -318,23 +318,16 @@ func (s *Store) loadConnections(ctx context.Context, q querier, ids []string, lo
 }
 
 // insertCalls bulk-loads calls on conn, which has the batch's transaction
-// open: with the dialect's CopyFrom where it has one (PostgreSQL COPY, about
+// open: with the dialect's CopyIn where it has one (PostgreSQL COPY, about
 // twice as fast as the INSERTs; see docs/call-log.md), otherwise with
 // multi-row INSERTs. Both run on the driver's connection, inside the
 // transaction database/sql began there. An id stored already fails it with
 // a unique violation.
 func (s *Store) insertCalls(ctx context.Context, conn *sql.Conn, calls []*tether.Call) error {
-	if s.dialect.CopyFrom == nil {
+	if s.dialect.CopyIn == nil {
 		return s.execInsertCalls(ctx, conn, calls)
 	}
-	rows := make([][]any, len(calls))
-	values := make([]any, 0, len(calls)*len(callColumnNames))
-	for i, c := range calls {
-		start := len(values)
-		values = appendCallArgs(values, c)
-		rows[i] = values[start:len(values):len(values)]
-	}
-	if err := s.dialect.CopyFrom(ctx, conn, "call_logs", callColumnNames, rows); err != nil {
+	if err := s.dialect.CopyIn(ctx, conn, copyCallsStatement, newCopyCallsReader(calls)); err != nil {
 		return fmt.Errorf("copy calls: %w", err)
 	}
 	return nil
@@ -534,8 +527,13 @@ func appendCallArgs(args []any, c *tether.Call) []any {
 // encoding/json, whose reflection over the map was a tenth of the call
 // log's insert time: it runs twice for every logged call.
 func headersJSON(h map[string]string) []byte {
+	return appendHeadersJSON(nil, h)
+}
+
+// appendHeadersJSON appends headersJSON(h) to b.
+func appendHeadersJSON(b []byte, h map[string]string) []byte {
 	if len(h) == 0 {
-		return []byte("{}")
+		return append(b, "{}"...)
 	}
 	if !storableHeaders(h) {
 		clean := make(map[string]string, len(h))
@@ -551,7 +549,7 @@ func headersJSON(h map[string]string) []byte {
 		size += len(name) + len(value) + 6
 	}
 	slices.Sort(names)
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size)
 	b = append(b, '{')
 	for i, name := range names {
 		if i > 0 {

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 
 	tether "github.com/tetherhq/tether"
 )
@@ -29,12 +30,13 @@ type Dialect struct {
 	// PostgreSQL; "?" on SQLite, which finds each "$n" by a linear search
 	// when it parses and binds a statement, quadratic in their number.
 	Placeholder func(n int) string
-	// CopyFrom bulk-loads rows into table inside the transaction open on
-	// conn (PostgreSQL: COPY); nil where multi-row INSERTs are the fastest
-	// way in (SQLite).
-	CopyFrom func(ctx context.Context, conn *sql.Conn, table string, columns []string, rows [][]any) error
+	// CopyIn runs statement, a COPY ... FROM STDIN, with data inside the
+	// transaction open on conn (PostgreSQL, in COPY's binary format:
+	// copy_calls.go); nil where multi-row INSERTs are the fastest way in
+	// (SQLite).
+	CopyIn func(ctx context.Context, conn *sql.Conn, statement string, data io.Reader) error
 	// BulkInsert starts the multi-row INSERTs of the call log where there
-	// is no CopyFrom (default "INSERT"). SQLite: "INSERT OR ROLLBACK", which
+	// is no CopyIn (default "INSERT"). SQLite: "INSERT OR ROLLBACK", which
 	// spares it the statement journal an INSERT of many rows keeps to undo
 	// itself alone (8 % of a batch's time): a batch that breaks a constraint
 	// fails whole anyway, and its transaction is retried (calls.go).
