@@ -41,6 +41,9 @@ type benchCmd struct {
 	// ReverseProxy is the baseline of bench proxy, run by it as a process of
 	// its own, as Tether is.
 	ReverseProxy benchReverseProxyCmd `cmd:"" hidden:"" help:"Serve a bare httputil.ReverseProxy to --upstream on a loopback port."`
+	// TCPRelay is the floor of bench proxy, run by it as a process of its
+	// own.
+	TCPRelay benchTCPRelayCmd `cmd:"" name:"tcp-relay" hidden:"" help:"Relay the connections of a loopback port to --upstream, byte for byte."`
 }
 
 type benchReverseProxyCmd struct {
@@ -54,11 +57,10 @@ func (b *benchReverseProxyCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
+	ln, err := listenLoopback(ctx)
 	if err != nil {
 		return err
 	}
-	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Info("serving", "addr", ln.Addr().String())
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
 	defer stop()
@@ -66,6 +68,30 @@ func (b *benchReverseProxyCmd) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+type benchTCPRelayCmd struct {
+	Upstream string `required:"" help:"Base URL to relay to."`
+}
+
+// Run relays until interrupted, logging its address as serve does.
+func (b *benchTCPRelayCmd) Run(ctx context.Context) error {
+	ln, err := listenLoopback(ctx)
+	if err != nil {
+		return err
+	}
+	return bench.ServeTCPRelay(ctx, ln, b.Upstream)
+}
+
+// listenLoopback listens on a free loopback port and logs its address as
+// serve does, for waitServing.
+func listenLoopback(ctx context.Context) (net.Listener, error) {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Info("serving", "addr", ln.Addr().String())
+	return ln, nil
 }
 
 // benchConnectionsCmd seeds a throwaway database, serves it the way `tether
@@ -670,7 +696,7 @@ type benchProxyCmd struct {
 	ProfileRequests int           `default:"20000" help:"Requests through Tether's proxy alone while --cpu-profile records."`
 	Seed            uint64        `default:"1" help:"Seed of the order of connections."`
 	CPUProfile      string        `help:"Write a CPU profile of the serve process over the whole run (with --in-process: of a closed loop through Tether's proxy alone, server, upstream and load generator sharing the process) to this file."`
-	InProcess       bool          `help:"Serve Tether and the bare reverse proxy from the benchmark's own process instead of processes of their own."`
+	InProcess       bool          `help:"Serve Tether, the bare reverse proxy and the TCP relay from the benchmark's own process instead of processes of their own."`
 	CallLogWriters  int           `help:"TETHER_CALL_LOG_WRITERS of the tether serve measured (0: its default for the store)."`
 }
 
@@ -709,8 +735,8 @@ func (b *benchProxyCmd) run(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// runInProcess serves Tether and the bare reverse proxy from this process,
-// beside the upstream and the load generator.
+// runInProcess serves Tether, the bare reverse proxy and the TCP relay from
+// this process, beside the upstream and the load generator.
 func (b *benchProxyCmd) runInProcess(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
 	env, err := startBenchUpstreamApp(ctx, b.Store, b.DatabaseURL, b.CallLogWriters)
 	if err != nil {
@@ -724,10 +750,10 @@ func (b *benchProxyCmd) runInProcess(ctx context.Context, opts bench.ProxyOption
 	return bench.RunProxy(ctx, env.tether, env.upstream, opts)
 }
 
-// runInProcesses runs Tether (`tether serve`) and the bare reverse proxy as
-// processes of their own, as they run in production: the upstream and the
-// load generator stay here, so their garbage collection and scheduling are
-// no longer shared with the proxies measured.
+// runInProcesses runs Tether (`tether serve`), the bare reverse proxy and
+// the TCP relay as processes of their own, as they run in production: the
+// upstream and the load generator stay here, so their garbage collection and
+// scheduling are no longer shared with the proxies measured.
 func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOptions) (*bench.ProxyReport, error) {
 	cfg, up, cleanup, err := startBenchUpstream(ctx, b.Store, b.DatabaseURL, b.CallLogWriters)
 	if err != nil {
@@ -748,6 +774,11 @@ func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOpti
 		return nil, err
 	}
 	defer bare.stop()
+	relay, err := startProcess(ctx, os.Environ(), "bench", "tcp-relay", "--upstream", up.URL)
+	if err != nil {
+		return nil, err
+	}
+	defer relay.stop()
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -761,8 +792,8 @@ func (b *benchProxyCmd) runInProcesses(ctx context.Context, opts bench.ProxyOpti
 		URL: "http://" + server.addr, APIKey: string(cfg.BootstrapAPIKey),
 		Flush: bench.WaitForCallLog("http://" + server.addr), CountCalls: bench.CallCounter(db.DB()),
 	}
-	opts.BareURL = "http://" + bare.addr
-	opts.ServerPIDs = []int{server.cmd.Process.Pid, bare.cmd.Process.Pid}
+	opts.BareURL, opts.RelayURL = "http://"+bare.addr, "http://"+relay.addr
+	opts.ServerPIDs = []int{server.cmd.Process.Pid, bare.cmd.Process.Pid, relay.cmd.Process.Pid}
 	opts.ProfiledElsewhere = b.CPUProfile != ""
 	return bench.RunProxy(ctx, t, up, opts)
 }

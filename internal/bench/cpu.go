@@ -180,7 +180,7 @@ func readProcessStat(statPath string) (processStat, error) {
 func (u CPUUse) String() string {
 	s := fmt.Sprintf("this process (server and load generator) %.2f", u.Self)
 	if u.ServersApart {
-		s = fmt.Sprintf("Tether and the bare reverse proxy %.2f, this process (upstream and load generator) %.2f", u.Servers, u.Self)
+		s = fmt.Sprintf("Tether, the bare reverse proxy and the TCP relay %.2f, this process (upstream and load generator) %.2f", u.Servers, u.Self)
 	}
 	if u.DatabaseName != "" {
 		s += fmt.Sprintf(", %s %.2f", u.DatabaseName, u.Database)

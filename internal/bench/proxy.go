@@ -54,8 +54,12 @@ type ProxyOptions struct {
 	// BareURL is a bare reverse proxy to the upstream served elsewhere (a
 	// process of its own); empty, RunProxy serves one itself.
 	BareURL string
-	// ServerPIDs are the processes of Tether and the bare reverse proxy when
-	// they run apart, in that order, for the CPU meter and their memory.
+	// RelayURL is a TCP relay to the upstream served elsewhere (a process of
+	// its own, ServeTCPRelay); empty, RunProxy serves one itself.
+	RelayURL string
+	// ServerPIDs are the processes of Tether, the bare reverse proxy and the
+	// TCP relay when they run apart, in that order, for the CPU meter and
+	// their memory.
 	ServerPIDs []int
 	// ProfiledElsewhere says that a CPU profile is being recorded by Tether's
 	// own process over the whole run (instead of by Profile).
@@ -89,7 +93,7 @@ type ProxyReport struct {
 	Created     time.Duration // creating them through the API
 	BodySize    int
 	// Peak holds the closed-loop results: straight to the upstream, through
-	// the bare reverse proxy, through Tether.
+	// the bare reverse proxy, through Tether, through the TCP relay.
 	Peak    []Result
 	PeakCPU CPUUse
 	// Rate is the open loop's rate (RateShare of Tether's peak), and AtRate
@@ -97,8 +101,8 @@ type ProxyReport struct {
 	Rate    float64
 	AtRate  []Result
 	RateCPU CPUUse
-	// Memory holds the peak resident sets of Tether's and the bare reverse
-	// proxy's processes after the open loop (processes of their own only).
+	// Memory holds the peak resident sets of the processes of ServerPIDs
+	// after the open loop (processes of their own only).
 	Memory     []Memory
 	Profiled   *Result // the profile phase, when there was one
 	Sent       int64   // requests sent through Tether's proxy, warm-ups included
@@ -107,19 +111,21 @@ type ProxyReport struct {
 	CallLogErr error   // why the count failed, if it did
 }
 
-// The positions of the three endpoints in ProxyReport.Peak and AtRate.
+// The positions of the four endpoints in ProxyReport.Peak and AtRate.
 const (
 	proxyDirect = iota
 	proxyBare
 	proxyTether
+	proxyRelay
 )
 
 // RunProxy measures Tether's proxy (GET /v1/proxy/{connection_id}/...)
-// beside a bare httputil.ReverseProxy and the upstream itself: first the
-// peak requests/s of each in a closed loop, then the latencies of each in an
-// open loop at RateShare of Tether's peak. Tether must already have the
-// upstream's provider definition (UpstreamProvider) and be allowed to call
-// private addresses.
+// beside a bare httputil.ReverseProxy, a TCP relay (the floor of any proxy
+// in a process of its own) and the upstream itself: first the peak
+// requests/s of each in a closed loop, then the latencies of each in an open
+// loop at RateShare of Tether's peak. Tether must already have the upstream's
+// provider definition (UpstreamProvider) and be allowed to call private
+// addresses.
 func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*ProxyReport, error) {
 	progress := opts.Progress
 	if progress == nil {
@@ -144,7 +150,15 @@ func RunProxy(ctx context.Context, t Tether, up *Upstream, opts ProxyOptions) (*
 		defer bare.Close()
 		bareURL = bare.URL
 	}
-	endpoints, sent := proxyEndpoints(t, up, bareURL, ids, opts)
+	relayURL := opts.RelayURL
+	if relayURL == "" {
+		var stopRelay func()
+		if relayURL, stopRelay, err = NewTCPRelay(up.URL); err != nil {
+			return nil, err
+		}
+		defer stopRelay()
+	}
+	endpoints, sent := proxyEndpoints(t, up, bareURL, relayURL, ids, opts)
 	if err := t.Flush(ctx); err != nil { // the credential tests' calls
 		return nil, err
 	}
@@ -239,15 +253,15 @@ func countLogged(ctx context.Context, t Tether, sent int64) (int64, error) {
 // callLogGrace bounds the wait for the last proxied calls to reach the log.
 const callLogGrace = 5 * time.Second
 
-// proxyEndpoints are the three ways to the upstream's path: straight, through
-// the bare reverse proxy at bareURL, and through Tether's proxy, a different
-// connection each request (in a seeded random order). sent counts the
-// requests sent through Tether.
-func proxyEndpoints(t Tether, up *Upstream, bareURL string, ids []string, opts ProxyOptions) ([]Endpoint, *atomic.Int64) {
+// proxyEndpoints are the four ways to the upstream's path: straight, through
+// the bare reverse proxy at bareURL, through Tether's proxy, a different
+// connection each request (in a seeded random order), and through the TCP
+// relay at relayURL. sent counts the requests sent through Tether.
+func proxyEndpoints(t Tether, up *Upstream, bareURL, relayURL string, ids []string, opts ProxyOptions) ([]Endpoint, *atomic.Int64) {
 	key := http.Header{upstreamKeyHeader: {"bench-key-direct"}}
 	order := rand.New(rand.NewPCG(opts.Seed, 3)).Perm(len(ids))
 	sent := &atomic.Int64{}
-	direct, bare := up.URL+opts.Path, bareURL+opts.Path
+	direct, bare, relay := up.URL+opts.Path, bareURL+opts.Path, relayURL+opts.Path
 	return []Endpoint{
 		{Name: "upstream, directly", URL: func(int) string { return direct }, Header: key},
 		{Name: "bare httputil.ReverseProxy", URL: func(int) string { return bare }, Header: key},
@@ -259,8 +273,12 @@ func proxyEndpoints(t Tether, up *Upstream, bareURL string, ids []string, opts P
 			},
 			Header: http.Header{"Authorization": {"Bearer " + t.APIKey}},
 		},
+		{Name: relayName, URL: func(int) string { return relay }, Header: key},
 	}, sent
 }
+
+// relayName names the TCP relay's rows.
+const relayName = "TCP relay (floor: a process hop, no HTTP)"
 
 // ThroughputShare is Tether's peak requests/s over the bare reverse
 // proxy's.
@@ -272,15 +290,19 @@ func (r *ProxyReport) ThroughputShare() float64 {
 	return r.Peak[proxyTether].Throughput() / bare
 }
 
-// AddedP99 is Tether's p99 at the open loop's rate minus the p99 of the
-// endpoint at position base (proxyDirect or proxyBare).
-func (r *ProxyReport) addedP99(base int) time.Duration {
-	return r.AtRate[proxyTether].Percentile(99) - r.AtRate[base].Percentile(99)
+// addedP99 is the p99 of the endpoint at position of at the open loop's
+// rate minus the p99 of the endpoint at position base.
+func (r *ProxyReport) addedP99(of, base int) time.Duration {
+	return r.AtRate[of].Percentile(99) - r.AtRate[base].Percentile(99)
 }
 
 // AddedP99 is Tether's p99 minus the upstream's own, at the open loop's
 // rate: what the goal bounds.
-func (r *ProxyReport) AddedP99() time.Duration { return r.addedP99(proxyDirect) }
+func (r *ProxyReport) AddedP99() time.Duration { return r.addedP99(proxyTether, proxyDirect) }
+
+// FloorP99 is the TCP relay's p99 minus the upstream's own, at the open
+// loop's rate: what one more process in the path adds before any proxy work.
+func (r *ProxyReport) FloorP99() time.Duration { return r.addedP99(proxyRelay, proxyDirect) }
 
 // failed reports whether any measured request failed, which voids the
 // verdicts.
@@ -330,7 +352,7 @@ func (r *ProxyReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "\nLatency: open loop at %.0f requests/s (%.0f %% of Tether's peak) for each endpoint, %d workers on keep-alive connections, each request timed from when it was due (wrk2-style); %s warm-up, then %s measured in %d rounds taken in turn. CPU in cores on average: %s.\n\n",
 		r.Rate, 100*r.Rate/r.Peak[proxyTether].Throughput(), DefaultRateWorkers, o.RateWarmup, o.RateDuration, o.Rounds, r.RateCPU)
 	WriteLoadTable(w, r.AtRate)
-	if len(r.Memory) == 2 {
+	if len(r.Memory) >= 2 {
 		fmt.Fprintf(w, "\nMemory after the open loop, peak resident set: Tether %s, the bare reverse proxy %s.\n",
 			megabytes(r.Memory[0].Peak), megabytes(r.Memory[1].Peak))
 	}
@@ -354,8 +376,11 @@ func (r *ProxyReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "- Added latency at %.0f requests/s: Tether p99 %s − upstream p99 %s = %s, goal ≤ %s: **%s** (vs the bare reverse proxy's p99 %s: %s; p50 %s vs %s and %s)\n",
 		r.Rate, millis(at[proxyTether].Percentile(99)), millis(at[proxyDirect].Percentile(99)), millis(r.AddedP99()),
 		millis(GoalProxyAddedP99), metOrMissed(r.MetAddedP99()),
-		millis(at[proxyBare].Percentile(99)), signedMillis(r.addedP99(proxyBare)),
+		millis(at[proxyBare].Percentile(99)), signedMillis(r.addedP99(proxyTether, proxyBare)),
 		millis(at[proxyTether].Percentile(50)), millis(at[proxyDirect].Percentile(50)), millis(at[proxyBare].Percentile(50)))
+	fmt.Fprintf(w, "- The machine's floor at %.0f requests/s: the TCP relay's p99 %s − upstream p99 %s = %s; the bare reverse proxy's %s (what one more process in the path adds, without and with HTTP)\n",
+		r.Rate, millis(at[proxyRelay].Percentile(99)), millis(at[proxyDirect].Percentile(99)), signedMillis(r.FloorP99()),
+		signedMillis(r.addedP99(proxyBare, proxyDirect)))
 	if err := r.failed(); err != nil {
 		fmt.Fprintf(w, "- Not valid: %v\n", err)
 	}
