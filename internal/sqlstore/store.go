@@ -87,6 +87,10 @@ type Store struct {
 	applied appliedCache
 	// closers stop the dialect's background work before the pools close.
 	closers []func() error
+	// background is the context of the store's own reads in the background
+	// (call targets read again), cancelled by Close.
+	background     context.Context
+	stopBackground context.CancelFunc
 }
 
 // CloseWith makes Close call fn first: the dialect's background work on the
@@ -98,7 +102,8 @@ var _ tether.Store = (*Store)(nil)
 // New returns a store that writes through write and reads through read.
 // migrated is called by Ping to check that the schema is current.
 func New(write, read *sql.DB, d Dialect, migrated func(context.Context) error) *Store {
-	return &Store{write: write, read: read, dialect: d, migrated: migrated}
+	background, stop := context.WithCancel(context.Background())
+	return &Store{write: write, read: read, dialect: d, migrated: migrated, background: background, stopBackground: stop}
 }
 
 // Ping checks that the database answers and its migrations are applied.
@@ -114,6 +119,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close stops the dialect's background work and closes both pools.
 func (s *Store) Close() error {
+	s.stopBackground()
 	var err error
 	for _, closeFn := range s.closers {
 		err = errors.Join(err, closeFn())
