@@ -9,8 +9,7 @@ import (
 	"github.com/tetherhq/tether/internal/sqlstore"
 )
 
-// A call target in use is read again in the background once half its TTL
-// old: a change the store did not make itself (another instance's) reaches
+// A call target in use is read again in the background before it expires: a change the store did not make itself (another instance's) reaches
 // it although no request waited for the database.
 func TestCallTargetsInUseAreReadAgainInTheBackground(t *testing.T) {
 	for name, open := range map[string]func(testing.TB) *sqlstore.Store{"sqlite": openSQLite, "postgres": openPostgres} {
@@ -32,7 +31,7 @@ func TestCallTargetsInUseAreReadAgainInTheBackground(t *testing.T) {
 			if got, _ := s.CallTarget(ctx, c.ID); got.State != tether.StateActive {
 				t.Fatalf("a fresh target was read again: %+v", got)
 			}
-			s.AgeCallTargets(600 * time.Millisecond) // past half of the TTL, not past it
+			s.MakeCallTargetsDue()
 			if got, _ := s.CallTarget(ctx, c.ID); got.State != tether.StateActive {
 				t.Fatalf("the request that found the target due waited for it to be read: %+v", got)
 			}
@@ -61,7 +60,7 @@ func TestCallTargetOfAConnectionDeletedElsewhereIsDropped(t *testing.T) {
 	if _, err := s.DB().ExecContext(ctx, `DELETE FROM credentials WHERE connection_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.AgeCallTargets(600 * time.Millisecond)
+	s.MakeCallTargetsDue()
 	if _, err := s.CallTarget(ctx, c.ID); err != nil {
 		t.Fatalf("the request that found the target due: %v", err)
 	}

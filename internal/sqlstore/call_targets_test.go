@@ -36,28 +36,28 @@ func TestTargetsExpire(t *testing.T) {
 	}
 }
 
-// A target half its TTL old is read again by one caller, in the background,
+// A target targetRefreshAge old is read again by one caller, in the background,
 // while every caller keeps using it; a failed read drops it.
-func TestTargetsAreReadAgainOnceHalfTheirTTLOld(t *testing.T) {
+func TestTargetsAreReadAgainBeforeTheyExpire(t *testing.T) {
 	var c targetCache
 	now := time.Now()
 	c.put(tether.CallTarget{ConnectionID: "con_1"}, c.begin(), now)
-	if _, ok, refresh := c.get("con_1", now.Add(callTargetTTL/4)); !ok || refresh {
-		t.Fatalf("a quarter of the TTL old: ok %v, refresh %v; want the target, no refresh", ok, refresh)
+	if _, ok, refresh := c.get("con_1", now.Add(targetRefreshAge-time.Millisecond)); !ok || refresh {
+		t.Fatalf("before targetRefreshAge: ok %v, refresh %v; want the target, no refresh", ok, refresh)
 	}
-	due := now.Add(callTargetTTL/2 + time.Millisecond)
+	due := now.Add(targetRefreshAge + time.Millisecond)
 	if _, ok, refresh := c.get("con_1", due); !ok || !refresh {
-		t.Fatalf("half the TTL old: ok %v, refresh %v; want the target and a refresh", ok, refresh)
+		t.Fatalf("past targetRefreshAge: ok %v, refresh %v; want the target and a refresh", ok, refresh)
 	}
 	if _, ok, refresh := c.get("con_1", due); !ok || refresh {
 		t.Fatalf("while a refresh is under way: ok %v, refresh %v; want the target, no second refresh", ok, refresh)
 	}
 	c.put(tether.CallTarget{ConnectionID: "con_1", State: tether.StatePaused}, c.begin(), due)
-	if got, _, refresh := c.get("con_1", due.Add(callTargetTTL/4)); got.State != tether.StatePaused || refresh {
+	if got, _, refresh := c.get("con_1", due.Add(targetRefreshAge/2)); got.State != tether.StatePaused || refresh {
 		t.Fatalf("after the refresh: %+v, refresh %v; want the new target, no refresh", got, refresh)
 	}
-	if _, _, refresh := c.get("con_1", due.Add(callTargetTTL/2+time.Millisecond)); !refresh {
-		t.Fatal("the refreshed target was not due for a refresh half its TTL later")
+	if _, _, refresh := c.get("con_1", due.Add(targetRefreshAge+time.Millisecond)); !refresh {
+		t.Fatal("the refreshed target was not due again targetRefreshAge later")
 	}
 	c.refreshFailed("con_1")
 	if _, ok, _ := c.get("con_1", due); ok {

@@ -12,13 +12,13 @@ func (s *Store) AppliedConnection(id string) *tether.Connection {
 	return s.applied.get([]string{id})[id]
 }
 
-// AgeCallTargets makes every kept call target d older, as if it had been
-// read d earlier.
-func (s *Store) AgeCallTargets(d time.Duration) {
+// MakeCallTargetsDue makes every kept call target due to be read again,
+// as if targetRefreshAge had passed, without bringing its expiry closer.
+func (s *Store) MakeCallTargetsDue() {
 	s.targets.mu.Lock()
 	defer s.targets.mu.Unlock()
 	for id, t := range s.targets.targets {
-		t.refreshAt, t.expires = t.refreshAt.Add(-d), t.expires.Add(-d)
+		t.refreshAt = time.Time{}
 		s.targets.targets[id] = t
 	}
 }
