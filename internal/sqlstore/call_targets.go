@@ -74,7 +74,7 @@ func (c *targetCache) get(id string, now time.Time) (target tether.CallTarget, o
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	current, ok := c.targets[id]
-	if !ok || current.refreshing {
+	if !ok || current.refreshing || now.Before(current.refreshAt) { // changed meanwhile
 		return t.target, true, false
 	}
 	current.refreshing = true
