@@ -9,8 +9,9 @@ import (
 	"github.com/tetherhq/tether/internal/sqlstore"
 )
 
-// A call target in use is read again in the background before it expires: a change the store did not make itself (another instance's) reaches
-// it although no request waited for the database.
+// A call target in use is read again in the background before it expires:
+// a change the store did not make itself (another instance's) reaches it
+// although no request waited for the database.
 func TestCallTargetsInUseAreReadAgainInTheBackground(t *testing.T) {
 	for name, open := range map[string]func(testing.TB) *sqlstore.Store{"sqlite": openSQLite, "postgres": openPostgres} {
 		t.Run(name, func(t *testing.T) {
@@ -37,7 +38,7 @@ func TestCallTargetsInUseAreReadAgainInTheBackground(t *testing.T) {
 			}
 			// Only the background read can change what is kept: nothing
 			// below reads the database.
-			waitFor(t, "the target read again in the background", func() bool {
+			eventually(t, "the target read again in the background", func() bool {
 				kept, ok := s.KeptCallTarget(c.ID)
 				return ok && kept.State == tether.StatePaused
 			})
@@ -64,7 +65,7 @@ func TestCallTargetOfAConnectionDeletedElsewhereIsDropped(t *testing.T) {
 	if _, err := s.CallTarget(ctx, c.ID); err != nil {
 		t.Fatalf("the request that found the target due: %v", err)
 	}
-	waitFor(t, "the target dropped", func() bool {
+	eventually(t, "the target dropped", func() bool {
 		_, ok := s.KeptCallTarget(c.ID)
 		return !ok
 	})
@@ -73,8 +74,8 @@ func TestCallTargetOfAConnectionDeletedElsewhereIsDropped(t *testing.T) {
 	}
 }
 
-// waitFor polls done until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, done func() bool) {
+// eventually polls done until it holds, failing the test after 10 s.
+func eventually(t *testing.T, what string, done func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !done() {
